@@ -1,0 +1,202 @@
+"""Registration into Ultralytics' parser: channel parity with stock blocks, idempotence, reload, errors, lookup."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import threading
+
+import pytest
+
+import yolo_hybrid
+from tests.helpers import ROOT, assert_ok, run_python
+from tests.integration import parity
+from yolo_hybrid.errors import ConfigError, UnsupportedUltralyticsError
+
+
+@pytest.mark.parametrize("scale", ["n", "s", "m"])
+def test_channel_width_depth_parity_with_stock(scale):
+    assert parity.mismatches(scale) == []
+
+
+def test_parity_table_is_not_trivial():
+    """The compared table really varies with scale (so equality above is meaningful)."""
+    _, ours, replaced = parity.stock_and_ours()
+    n, m = parity.layer_table(ours, "n"), parity.layer_table(ours, "m")
+    assert set(replaced.values()) == {"BoT3", "C2fBoT", "BoTStage", "BottleneckTransformer"}
+    assert [row[2] for row in n] != [row[2] for row in m]  # widths differ
+    assert any(n[i][3] != m[i][3] for i in replaced)  # depths differ
+
+
+def test_alias_strategy_parity_in_fresh_process():
+    proc = run_python(f"import runpy, sys; sys.argv=['parity']; runpy.run_path({str(ROOT / 'tests/integration/parity.py')!r}, run_name='__main__')",
+                      env=_env(YOLO_HYBRID_STRATEGY="alias"), cwd=ROOT)
+    out = assert_ok(proc)
+    assert "strategy=alias mismatches=0" in out
+
+
+def _env(**extra):
+    import os
+
+    return {**os.environ, **extra}
+
+
+def test_register_is_idempotent_and_thread_safe():
+    import ultralytics.nn.tasks as tasks
+
+    first = yolo_hybrid.register()
+    wrapped = tasks.parse_model
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(yolo_hybrid.register())) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r is first for r in results)
+    assert tasks.parse_model is wrapped
+    assert tasks.parse_model.__wrapped__.__name__ == "parse_model"  # wrapped exactly once
+    assert not hasattr(tasks.parse_model.__wrapped__, "__wrapped__")
+    assert sorted(first["blocks"]) == sorted(yolo_hybrid.YAML_BLOCKS)
+
+
+def test_reload_of_tasks_registers_again():
+    proc = run_python(
+        "import importlib, yolo_hybrid\n"
+        "import ultralytics.nn.tasks as t\n"
+        "old = t.parse_model\n"
+        "importlib.reload(t)\n"
+        "assert t.parse_model is not old and t.parse_model.__yolo_hybrid__['strategy'] == 'ast'\n"
+        "from ultralytics import YOLO\n"
+        "m = YOLO('yolov8n-bot3.yaml')\n"
+        "print(type(m.model.model[8]).__name__)\n",
+        env=_env(), cwd=ROOT,
+    )
+    assert assert_ok(proc).strip().endswith("BoT3")
+
+
+def _yaml(**changes):
+    from ultralytics.utils import YAML
+
+    d = YAML.load(yolo_hybrid.config_path("yolov8-bot3.yaml"))
+    d.update(changes)
+    return d
+
+
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        ([1024, 0.5, 1.0, None, None, 6], ["layer 8", "BoT3", "heads=6", "Fix"]),
+        ([1024, True], ["layer 8", "e=True", "Fix"]),
+        ([1024, 0.5, 1.0, 20, 20, 4, 64, "extra"], ["layer 8", "BoT3", "TypeError"]),
+    ],
+)
+def test_bad_yaml_row_names_layer_argument_and_fix(args, needles):
+    from ultralytics.nn.tasks import DetectionModel
+
+    d = _yaml(scale="n")
+    d["backbone"][8] = [-1, 3, "BoT3", args]
+    with pytest.raises(ConfigError) as info:
+        DetectionModel(copy.deepcopy(d), verbose=False)
+    for needle in needles:
+        assert needle in str(info.value), str(info.value)
+
+
+def test_stock_errors_pass_through_unchanged():
+    from ultralytics.nn.tasks import DetectionModel
+
+    d = _yaml(scale="n")
+    d["backbone"][0] = [-1, 1, "NoSuchBlock", [64]]
+    with pytest.raises(KeyError):
+        DetectionModel(d, verbose=False)
+
+
+def test_bare_names_resolve_without_shadowing():
+    from ultralytics.utils import ROOT as ULTRALYTICS_ROOT
+    from ultralytics.utils.checks import check_yaml
+
+    from yolo_hybrid.integration.configs import list_configs
+
+    ours = list_configs()
+    assert len(ours) >= 6
+    stock_names = {p.name for p in (ULTRALYTICS_ROOT / "cfg").rglob("*.yaml")}
+    assert not stock_names & {p.name for p in ours}, "a bundled config would shadow a stock one"
+    assert check_yaml("yolov8-bot3.yaml") == str(yolo_hybrid.config_path("yolov8-bot3.yaml"))
+    assert check_yaml("yolov8.yaml").startswith(str(ULTRALYTICS_ROOT))  # stock names still resolve to stock files
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        check_yaml("yolov8-nosuchblock.yaml")
+
+
+def test_scale_letter_in_bare_name():
+    from ultralytics import YOLO
+
+    model = YOLO("yolov8s-bot3.yaml")
+    assert model.model.yaml["scale"] == "s"
+    bot3 = model.model.model[8]
+    assert type(bot3).__name__ == "BoT3" and bot3.cv3.conv.out_channels == 512
+
+
+def test_config_path_error_lists_configs():
+    with pytest.raises(FileNotFoundError, match="yolov8-bot3.yaml"):
+        yolo_hybrid.config_path("yolov8-nothing.yaml")
+
+
+def test_unsupported_version_message(monkeypatch):
+    from yolo_hybrid.integration import version
+
+    monkeypatch.delenv("YOLO_HYBRID_IGNORE_VERSION", raising=False)
+    with pytest.raises(UnsupportedUltralyticsError, match=r"ultralytics 8\.0\.200 is installed.*pip install"):
+        version.check_ultralytics_version("8.0.200")
+    with pytest.raises(UnsupportedUltralyticsError, match="9.1.0"):
+        version.check_ultralytics_version("9.1.0")
+    version.check_ultralytics_version("8.4.190")
+    monkeypatch.setenv("YOLO_HYBRID_IGNORE_VERSION", "1")
+    version.check_ultralytics_version("9.1.0")
+
+
+def test_unsupported_version_at_registration_is_one_clear_error():
+    proc = run_python(
+        "import ultralytics\nultralytics.__version__ = '8.0.100'\n"
+        "from yolo_hybrid.integration.register import register_into\n"
+        "import ultralytics.nn.tasks as t\n"
+        "print('hook-registered:', getattr(t.parse_model, '__yolo_hybrid__', None) is not None)\n",
+        env=_env(YOLO_HYBRID_NO_AUTOLOAD="1"), cwd="/",
+    )
+    out = assert_ok(proc)
+    assert "hook-registered: False" in out
+    proc = run_python(
+        "import ultralytics\nultralytics.__version__ = '8.0.100'\nimport yolo_hybrid\nyolo_hybrid.register()\n",
+        env=_env(YOLO_HYBRID_NO_AUTOLOAD="1"), cwd="/",
+    )
+    assert proc.returncode != 0
+    assert "UnsupportedUltralyticsError" in proc.stderr and "8.0.100" in proc.stderr and "pip install" in proc.stderr
+
+
+def test_supported_range_matches_pyproject():
+    import tomllib
+
+    from yolo_hybrid.integration.version import SUPPORTED_ULTRALYTICS
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert f"ultralytics{SUPPORTED_ULTRALYTICS}" in deps
+
+
+def test_safe_globals_are_exactly_our_module_classes():
+    import torch.nn as nn
+
+    from yolo_hybrid.integration.safe_load import yolo_hybrid_module_classes
+
+    classes = yolo_hybrid_module_classes()
+    names = {c.__name__ for c in classes}
+    assert {"BoT3", "C2fBoT", "BoTStage", "BottleneckTransformer", "RelPosMHSA2d"} <= names
+    assert all(issubclass(c, nn.Module) and c.__module__.startswith("yolo_hybrid.") for c in classes)
+
+
+def test_reimport_of_package_is_harmless():
+    import sys
+
+    from yolo_hybrid import _autoload
+
+    importlib.reload(_autoload)
+    _autoload.install()
+    _autoload.install()
+    assert sum(type(f).__name__ == "TasksFinder" for f in sys.meta_path) == 1

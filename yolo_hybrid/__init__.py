@@ -1,0 +1,58 @@
+"""yolo_hybrid: hybrid CNN-Transformer blocks for Ultralytics YOLO model YAMLs.
+
+Importing this package (the installed start-up hook does it in every Python process) arranges for our blocks to be
+registered into Ultralytics' model parser the moment ``ultralytics.nn.tasks`` is imported. The import itself stays
+cheap: it touches neither torch nor Ultralytics. Block classes are reachable lazily as attributes (``yolo_hybrid.BoT3``).
+
+Examples:
+    >>> import yolo_hybrid
+    >>> from ultralytics import YOLO
+    >>> model = YOLO("yolov8n-bot3.yaml")
+"""
+
+import sys
+
+__version__ = "0.1.0"
+
+from yolo_hybrid import _autoload
+
+__all__ = ["__version__", "register", "config_path", "YAML_BLOCKS"]
+
+_autoload.install()
+
+
+def register(strategy: "str | None" = None) -> dict:
+    """Import Ultralytics and register every yolo_hybrid block into its model parser now.
+
+    Idempotent and thread-safe. Needed only where ``.pth`` files are not processed (``python -S``, ``pip --target``
+    installs); otherwise the start-up hook already does this.
+
+    Args:
+        strategy (str | None): ``"ast"``, ``"alias"`` or ``None``/``"auto"`` (AST patch, alias fallback).
+
+    Returns:
+        (dict): What was registered: ``{"strategy", "blocks", "ultralytics", "seconds"}``.
+    """
+    from yolo_hybrid.integration.register import register as _register
+
+    return _register(strategy=strategy)
+
+
+def config_path(name: str):
+    """Return the absolute path of a bundled model YAML (e.g. ``"yolov8-bot3.yaml"``), or raise FileNotFoundError."""
+    from yolo_hybrid.integration.configs import config_path as _config_path
+
+    return _config_path(name)
+
+
+def __getattr__(name: str):
+    # Block classes import torch; resolve them only when asked for. Submodule names are left to the import system
+    # (raising here lets ``import yolo_hybrid.nn`` fall back to sys.modules while that package is mid-import).
+    if name.startswith("_") or name in ("nn", "integration", "data", "errors") or f"{__name__}.{name}" in sys.modules:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    blocks = import_module(f"{__name__}.nn")
+    if hasattr(blocks, name):
+        return getattr(blocks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

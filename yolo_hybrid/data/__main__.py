@@ -1,0 +1,3 @@
+from yolo_hybrid.data.synthetic import main
+
+main()

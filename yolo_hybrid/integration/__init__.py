@@ -1,0 +1,9 @@
+"""Everything that touches Ultralytics internals lives in this package: one place to fix when Ultralytics changes.
+
+Modules:
+    version: the supported Ultralytics range and its guard.
+    parser: teaching ``parse_model`` our blocks (AST patch, alias fallback) and naming the YAML layer in errors.
+    configs: bare-name lookup of our bundled model YAMLs through ``ultralytics.utils.checks.check_file``.
+    safe_load: allow-listing our classes for ``ULTRALYTICS_SAFE_LOAD`` / weights-only checkpoint loading.
+    register: the idempotent, thread-safe sequence of the above.
+"""

@@ -1,0 +1,201 @@
+"""Teach Ultralytics' ``parse_model`` our blocks, with the same channel/width/depth treatment stock blocks get.
+
+``parse_model`` resolves a YAML module name through ``ultralytics.nn.tasks`` globals and applies channel scaling only
+to classes in two local collections (``base_modules``: c1/c2 from the channel list, c2 width-scaled and capped by
+``max_channels``; ``repeat_modules``: the depth-scaled ``n`` inserted as third argument). Those collections are
+rebuilt on every call, so nothing can be added to them from outside. Two strategies:
+
+* ``ast`` (preferred): re-compile ``parse_model`` from its own source with ``*_yolo_hybrid_base_modules`` /
+  ``*_yolo_hybrid_repeat_modules`` appended to the two collections; line numbers and file name are kept, so
+  tracebacks still point into Ultralytics' file. Needs the ``.py`` source and exactly one collection holding
+  ``C3, C2f, Conv`` and one holding ``C3, C2f`` without ``Conv`` (true from 8.0 to 8.4).
+* ``alias`` (fallback, needs no source): bind each YAML name to a stand-in class that hashes and compares equal to
+  ``C3`` (repeat blocks) or ``Conv`` (base blocks) and builds the real class when called. Identity checks
+  (``m is C3k2``) stay false; built modules are instances of the real class, so checkpoints never see the stand-in.
+
+Either way ``parse_model`` is finally wrapped so any error raised while building one of our blocks names the YAML
+file, the layer index and the row.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import sys
+import textwrap
+
+import torch.nn as nn
+
+from yolo_hybrid.errors import ConfigError, UnsupportedUltralyticsError, YoloHybridError
+
+__all__ = ["BASE_GLOBAL", "REPEAT_GLOBAL", "STRATEGIES", "extend_parse_model", "ast_patched_parse_model", "make_alias"]
+
+BASE_GLOBAL = "_yolo_hybrid_base_modules"
+REPEAT_GLOBAL = "_yolo_hybrid_repeat_modules"
+STRATEGIES = ("ast", "alias")
+MARKER = "__yolo_hybrid__"
+
+
+class _PatchError(Exception):
+    """The AST strategy does not apply to this parse_model (source missing or of an unexpected shape)."""
+
+
+def _name_displays(tree: ast.AST):
+    """Yield every set/tuple display in ``tree`` with the plain names it contains."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Set, ast.Tuple)):
+            yield node, {elt.id for elt in node.elts if isinstance(elt, ast.Name)}
+
+
+def ast_patched_parse_model(parse_model, tasks):
+    """Return ``parse_model`` re-compiled with our two globals spliced into its base and repeat collections.
+
+    Raises:
+        _PatchError: If the source cannot be read or does not have exactly one base and one repeat collection.
+    """
+    try:
+        lines, first_line = inspect.getsourcelines(parse_model)
+    except (OSError, TypeError) as error:
+        raise _PatchError(f"source of parse_model unavailable ({error})") from error
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    displays = list(_name_displays(tree))
+    base = [node for node, names in displays if {"C3", "C2f", "Conv"} <= names]
+    repeat = [node for node, names in displays if {"C3", "C2f"} <= names and "Conv" not in names]
+    if len(base) != 1 or len(repeat) != 1:
+        raise _PatchError(f"expected 1 base and 1 repeat collection in parse_model, found {len(base)} and {len(repeat)}")
+    for node, global_name in ((base[0], BASE_GLOBAL), (repeat[0], REPEAT_GLOBAL)):
+        node.elts.append(ast.Starred(value=ast.Name(id=global_name, ctx=ast.Load()), ctx=ast.Load()))
+    ast.increment_lineno(tree, first_line - 1)
+    ast.fix_missing_locations(tree)
+    code = compile(tree, filename=getattr(tasks, "__file__", "<ultralytics.nn.tasks>"), mode="exec")
+    namespace: dict = {}
+    exec(code, tasks.__dict__, namespace)  # globals are the real tasks module: parse_model sees the same names
+    patched = namespace.get(parse_model.__name__)
+    if not callable(patched):
+        raise _PatchError("re-compiled source did not define parse_model")
+    return patched
+
+
+class _AliasMeta(type):
+    """Metaclass of stand-ins: equal to (and hashing like) one stock class, calling builds the real class."""
+
+    def __eq__(cls, other):
+        return other is cls or other is cls._yh_stock
+
+    def __ne__(cls, other):
+        return not _AliasMeta.__eq__(cls, other)
+
+    def __hash__(cls):
+        return hash(cls._yh_stock)
+
+    def __call__(cls, *args, **kwargs):
+        return cls._yh_target(*args, **kwargs)
+
+
+def make_alias(target: type, stock: type) -> type:
+    """A stand-in for ``target`` that ``parse_model``'s membership tests take for ``stock`` (e.g. C3 or Conv)."""
+    namespace = {
+        "_yh_target": target,
+        "_yh_stock": stock,
+        "__module__": target.__module__,
+        "__qualname__": target.__qualname__,
+        "__doc__": target.__doc__,
+    }
+    return _AliasMeta(target.__name__, (nn.Module,), namespace)
+
+
+def _failing_layer(traceback):
+    """(index, row, yaml file) of the layer parse_model was building when the exception was raised, if found."""
+    found = None
+    while traceback is not None:
+        frame = traceback.tb_frame
+        if frame.f_code.co_name == "parse_model" and "i" in frame.f_locals and "d" in frame.f_locals:
+            found = frame.f_locals
+        traceback = traceback.tb_next
+    if found is None:
+        return None
+    try:
+        d, i = found["d"], found["i"]
+        row = list((d.get("backbone") or []) + (d.get("head") or []))[i]
+        return i, row, d.get("yaml_file") or "model YAML"
+    except (TypeError, KeyError, IndexError, AttributeError):
+        return None
+
+
+def with_layer_context(parse_model, our_names: frozenset, report: dict):
+    """Wrap ``parse_model`` so errors from our blocks name the YAML file, layer index and row."""
+
+    @functools.wraps(parse_model)
+    def parse_model_yolo_hybrid(*args, **kwargs):
+        try:
+            return parse_model(*args, **kwargs)
+        except Exception as error:
+            layer = _failing_layer(error.__traceback__)
+            if layer is None:
+                raise
+            i, row, yaml_file = layer
+            module = row[2] if isinstance(row, (list, tuple)) and len(row) > 2 else None
+            if not (isinstance(error, YoloHybridError) or module in our_names):
+                raise
+            detail = str(error) if isinstance(error, YoloHybridError) else f"{type(error).__name__}: {error}"
+            raise ConfigError(f"{yaml_file}, layer {i} {row}: {detail}") from error
+
+    setattr(parse_model_yolo_hybrid, MARKER, report)
+    return parse_model_yolo_hybrid
+
+
+def extend_parse_model(tasks, blocks: dict, strategy: str, report: dict) -> str:
+    """Make every block of ``blocks`` (``{name: (cls, "base" | "repeat")}``) known to ``tasks.parse_model``.
+
+    Args:
+        tasks: The ``ultralytics.nn.tasks`` module.
+        blocks (dict): YAML name -> (class, kind).
+        strategy (str): ``"ast"``, ``"alias"`` or ``"auto"`` (ast, falling back to alias).
+        report (dict): Registration report, attached to the wrapped parse_model (marks it as done).
+
+    Returns:
+        (str): The strategy actually used.
+    """
+    for name, (cls, _) in blocks.items():
+        existing = tasks.__dict__.get(name)
+        if existing is not None and existing is not cls and getattr(existing, "_yh_target", None) is not cls:
+            raise UnsupportedUltralyticsError(
+                f"ultralytics.nn.tasks already defines {name!r} ({existing!r}); yolo_hybrid will not shadow it. "
+                "Fix: pin an Ultralytics version without that name, or report this to yolo_hybrid."
+            )
+    original = tasks.parse_model
+    used = strategy
+    patched = None
+    if strategy in ("ast", "auto"):
+        try:
+            patched = ast_patched_parse_model(original, tasks)
+            used = "ast"
+        except (_PatchError, SyntaxError) as error:
+            if strategy == "ast":
+                raise UnsupportedUltralyticsError(
+                    f"cannot patch Ultralytics' parse_model ({error}). Fix: use YOLO_HYBRID_STRATEGY=alias or a "
+                    "supported Ultralytics version."
+                ) from error
+            used = "alias"
+    if used == "alias":
+        stock = {"repeat": tasks.__dict__.get("C3"), "base": tasks.__dict__.get("Conv")}
+        if not all(isinstance(cls, type) for cls in stock.values()):
+            raise UnsupportedUltralyticsError(
+                "neither strategy applies: parse_model's source is unusable and ultralytics.nn.tasks has no C3/Conv. "
+                "Fix: install a supported Ultralytics version (see yolo_hybrid.integration.version)."
+            )
+        for name, (cls, kind) in blocks.items():
+            setattr(tasks, name, make_alias(cls, stock[kind]))
+        patched = original
+    else:
+        for name, (cls, _) in blocks.items():
+            setattr(tasks, name, cls)
+    setattr(tasks, BASE_GLOBAL, tuple(cls for cls, _kind in blocks.values()))
+    setattr(tasks, REPEAT_GLOBAL, tuple(cls for cls, kind in blocks.values() if kind == "repeat"))
+    wrapped = with_layer_context(patched, frozenset(blocks), report)
+    tasks.parse_model = wrapped
+    package = sys.modules.get(getattr(tasks, "__package__", None) or "")
+    if package is not None and getattr(package, "parse_model", None) is original:  # ultralytics.nn re-exports it
+        package.parse_model = wrapped
+    return used

@@ -1,0 +1,105 @@
+"""Registration of every yolo_hybrid block into Ultralytics: idempotent, thread-safe, safe on module reload.
+
+Steps, in order: version guard; YAML names into ``ultralytics.nn.tasks`` and ``parse_model`` extended (see
+``parser``); bare-name config lookup (``configs``); safe-load allow-list (``safe_load``). The report is stored on the
+wrapped ``parse_model`` itself, so a reloaded ``tasks`` module (fresh ``parse_model``) is registered again while a
+repeated call on the same module is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+__all__ = ["register", "register_into", "registration_report"]
+
+_lock = threading.RLock()
+
+
+def _ultralytics_version() -> str:
+    version = getattr(sys.modules.get("ultralytics"), "__version__", None)
+    if version is None:
+        from importlib.metadata import version as distribution_version
+
+        version = distribution_version("ultralytics")
+    return version
+
+
+def _strategy(strategy: str | None) -> str:
+    from yolo_hybrid.errors import ConfigError
+    from yolo_hybrid.integration.parser import STRATEGIES
+
+    chosen = (strategy or os.environ.get("YOLO_HYBRID_STRATEGY") or "auto").strip().lower()
+    if chosen not in (*STRATEGIES, "auto"):
+        raise ConfigError(f"unknown registration strategy {chosen!r}. Fix: use one of {[*STRATEGIES, 'auto']}.")
+    return chosen
+
+
+def registration_report(tasks=None) -> dict | None:
+    """The report of the registration into ``tasks`` (default: the imported ``ultralytics.nn.tasks``), or None."""
+    tasks = tasks if tasks is not None else sys.modules.get("ultralytics.nn.tasks")
+    return getattr(getattr(tasks, "parse_model", None), "__yolo_hybrid__", None)
+
+
+def register_into(tasks, trigger: str = "register()", strategy: str | None = None) -> dict:
+    """Register our blocks into the given ``ultralytics.nn.tasks`` module (no-op if already done for it).
+
+    Returns:
+        (dict): ``{"strategy", "blocks", "ultralytics", "seconds", "trigger"}``.
+
+    Raises:
+        UnsupportedUltralyticsError: Unsupported version, or neither parser strategy applies.
+    """
+    with _lock:
+        done = registration_report(tasks)
+        if done is not None:
+            return done
+        start = time.perf_counter()
+        from yolo_hybrid.errors import UnsupportedUltralyticsError
+        from yolo_hybrid.integration.version import check_ultralytics_version
+
+        version = _ultralytics_version()
+        check_ultralytics_version(version)
+        chosen = _strategy(strategy)
+
+        from yolo_hybrid.integration import configs, parser, safe_load
+        from yolo_hybrid.nn import YAML_BLOCKS
+
+        report = {"blocks": sorted(YAML_BLOCKS), "ultralytics": version, "trigger": trigger}
+        try:
+            report["strategy"] = parser.extend_parse_model(tasks, YAML_BLOCKS, chosen, report)
+        except UnsupportedUltralyticsError as error:
+            raise UnsupportedUltralyticsError(f"ultralytics {version}: {error}") from error
+        import ultralytics.utils.checks as checks  # already imported by tasks itself
+
+        configs.patch_check_file(checks)
+        report["safe_globals"] = len(safe_load.allow_in_safe_load())
+        report["seconds"] = time.perf_counter() - start
+        if os.environ.get("YOLO_HYBRID_DEBUG"):
+            print(
+                f"[yolo_hybrid] registered {report['blocks']} via {report['strategy']} "
+                f"({trigger}) in {report['seconds'] * 1e3:.1f} ms",
+                file=sys.stderr,
+            )
+        return report
+
+
+def register(strategy: str | None = None) -> dict:
+    """Import ``ultralytics.nn.tasks`` and register into it; see ``yolo_hybrid.register``."""
+    from yolo_hybrid.errors import UnsupportedUltralyticsError
+
+    try:
+        import ultralytics.nn.tasks as tasks
+    except ImportError as error:
+        raise UnsupportedUltralyticsError(
+            f"Ultralytics cannot be imported ({error}). Fix: pip install 'ultralytics{_supported()}'."
+        ) from error
+    return register_into(tasks, trigger="register()", strategy=strategy)
+
+
+def _supported() -> str:
+    from yolo_hybrid.integration.version import SUPPORTED_ULTRALYTICS
+
+    return SUPPORTED_ULTRALYTICS

@@ -1,0 +1,300 @@
+"""BoTNet: Bottleneck Transformers (Srinivas et al., CVPR 2021, arXiv 2101.11605), resolution-agnostic.
+
+The paper replaces the 3x3 convolution of the last ResNet bottlenecks by global multi-head self-attention with 2-D
+relative position logits. Its tables are tied to one feature-map size; here they are sized for a *maximum extent*
+``P`` and indexed by offset at run time, which is exact for every map up to ``P x P`` (``P`` per axis) and clips
+offsets to ``+-(P-1)`` beyond it (the nearest learned offset is reused, as in Shaw et al.'s clipped relative positions).
+
+Layers:
+    RelPosMHSA2d: MHSA over an NCHW map, logits ``q.k + q.r_w[dx] + q.r_h[dy]`` (no output projection).
+    BottleneckTransformer: the paper's block (1x1 conv, MHSA, 2x2 avg-pool if strided, BN-act, 1x1 conv, + shortcut).
+    BoTStage: a ResNet stage of BottleneckTransformers (BoTNet-50's c5).
+    BoT3: a C3 of BottleneckTransformers (YAML ``[-1, 3, BoT3, [1024]]``).
+    C2fBoT: the same blocks in YOLOv8's C2f layout.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from ultralytics.nn.modules import Conv
+
+from yolo_hybrid.errors import ConfigError, check_choice, check_divisible, check_fraction, check_positive_int
+
+__all__ = ["RelPosMHSA2d", "BottleneckTransformer", "BoTStage", "BoT3", "C2fBoT", "DEFAULT_MAX_SIZE"]
+
+DEFAULT_MAX_SIZE = 64  # P5 of a 2048 px image, P4 of 1024 px: exact relative offsets for every usual imgsz
+
+
+def _pair(value, block: str, arg: str) -> tuple[int, int]:
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value, value)
+    if len(values) != 2:
+        raise ConfigError(f"{block}: {arg}={value!r} must be an int or an (H, W) pair. Fix: e.g. {arg}=64")
+    return tuple(check_positive_int(block, arg, v, f"give {arg} as a positive int, e.g. 64") for v in values)
+
+
+def relative_offsets(length, max_size: int, device=None) -> torch.Tensor:
+    """Table row of every (query, key) pair along one axis: ``clamp(k - q, -(P-1), P-1) + P - 1``.
+
+    Args:
+        length (int | SymInt): Map extent along the axis; may be a traced size so exports keep it dynamic.
+        max_size (int): Maximum extent ``P`` the table was built for (table rows ``2P - 1``).
+        device: Device of the returned index.
+
+    Returns:
+        (torch.Tensor): Long tensor of shape (length, length), indexed ``[q, k]``.
+    """
+    pos = torch.arange(length, device=device)
+    offset = pos[None, :] - pos[:, None]
+    return offset.clamp(-(max_size - 1), max_size - 1) + (max_size - 1)
+
+
+class RelPosMHSA2d(nn.Module):
+    """Multi-head self-attention over all H*W positions with BoTNet's factorised 2-D relative position logits.
+
+    For query ``i = (y_q, x_q)`` and key ``j = (y_k, x_k)`` of head ``h`` with head dim ``d``:
+    ``logit[i, j] = (q_i . k_j + q_i . r_w[x_k - x_q] + q_i . r_h[y_k - y_q]) / sqrt(d)``; softmax over ``j``;
+    ``out_i = sum_j a[i, j] v_j``; heads concatenated. The 1/sqrt(d) on the position term follows the official
+    TensorFlow gist (q is scaled before both products). q, k, v come from one bias-free 1x1 conv; there is no output
+    projection, as in the paper.
+
+    Args:
+        dim (int): Channels in and out; split evenly across heads.
+        heads (int): Number of heads (paper: 4).
+        max_size (int | tuple[int, int]): Maximum map extent ``P`` (or ``(P_h, P_w)``) with exact offsets.
+
+    Shapes:
+        x: (B, dim, H, W) -> (B, dim, H, W), any H, W >= 1.
+
+    Examples:
+        >>> attn = RelPosMHSA2d(64, heads=4, max_size=16)
+        >>> attn(torch.randn(2, 64, 5, 7)).shape
+        torch.Size([2, 64, 5, 7])
+    """
+
+    def __init__(self, dim: int, heads: int = 4, max_size: int | tuple[int, int] = DEFAULT_MAX_SIZE):
+        super().__init__()
+        name = type(self).__name__
+        check_positive_int(name, "heads", heads, "use a positive number of heads, e.g. 4")
+        check_divisible(name, "channels", dim, heads, "heads", f"choose heads dividing {dim}, or change the width")
+        self.heads = heads
+        self.dim_head = dim // heads
+        self.scale = self.dim_head**-0.5
+        self.max_size = _pair(max_size, name, "max_size")
+        self.qkv = nn.Conv2d(dim, 3 * dim, 1, bias=False)
+        self.rel_h = nn.Parameter(torch.randn(2 * self.max_size[0] - 1, self.dim_head) * self.scale)
+        self.rel_w = nn.Parameter(torch.randn(2 * self.max_size[1] - 1, self.dim_head) * self.scale)
+        self.use_sdpa = hasattr(F, "scaled_dot_product_attention")
+
+    def rel_logits(self, q: torch.Tensor, height, width) -> torch.Tensor:
+        """Relative position logits ``q_i . r_w[dx] + q_i . r_h[dy]`` for every (query, key) pair.
+
+        Args:
+            q (torch.Tensor): Queries (B, heads, H*W, d), already scaled.
+
+        Returns:
+            (torch.Tensor): Logits (B, heads, H*W, H*W).
+        """
+        b = q.shape[0]
+        q = q.reshape(b, self.heads, height, width, self.dim_head)
+        r_h = self.rel_h[relative_offsets(height, self.max_size[0], q.device)]  # (H_q, H_k, d)
+        r_w = self.rel_w[relative_offsets(width, self.max_size[1], q.device)]  # (W_q, W_k, d)
+        # logits_w[b, h, y_q, x_q, x_k] = q[b, h, y_q, x_q] . r_w[x_q, x_k]
+        rel_logits_w = torch.matmul(q.unsqueeze(-2), r_w.transpose(1, 2)).squeeze(-2)
+        # logits_h[b, h, x_q, y_q, y_k] = q[b, h, y_q, x_q] . r_h[y_q, y_k]
+        rel_logits_h = torch.matmul(q.transpose(2, 3).unsqueeze(-2), r_h.transpose(1, 2)).squeeze(-2)
+        rel_logits_h = rel_logits_h.transpose(2, 3)  # (B, heads, y_q, x_q, y_k)
+        logits = rel_logits_h.unsqueeze(-1) + rel_logits_w.unsqueeze(-2)  # (B, heads, y_q, x_q, y_k, x_k)
+        n = height * width
+        return logits.reshape(b, self.heads, n, n)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, height, width = x.shape
+        n = height * width
+        q, k, v = self.qkv(x).reshape(b, 3, self.heads, self.dim_head, n).transpose(-1, -2).unbind(1)
+        rel = self.rel_logits(q * self.scale, height, width)
+        if self.use_sdpa and not torch.onnx.is_in_onnx_export():
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=rel.to(q.dtype))
+        else:  # plain ops: exports at any ONNX opset (SDPA needs opset >= 14)
+            attn = (torch.matmul(q * self.scale, k.transpose(-1, -2)) + rel).softmax(dim=-1)
+            out = torch.matmul(attn, v)
+        return out.transpose(-1, -2).reshape(b, c, height, width)
+
+    def extra_repr(self) -> str:
+        return f"heads={self.heads}, dim_head={self.dim_head}, max_size={self.max_size}"
+
+
+class BottleneckTransformer(nn.Module):
+    """The BoTNet block: a ResNet bottleneck whose 3x3 conv is relative-position MHSA.
+
+    ``act(conv1x1_bn(act(bn(pool(mhsa(conv1x1(x)))))) + shortcut(x))``: pooling is a 2x2 average (stride 2, ceil mode
+    so odd maps match the strided shortcut) only when ``s=2``; the last BN starts at zero so the block starts as its
+    shortcut. Convolutions are Ultralytics ``Conv`` (so ``fuse()`` folds their BN); the activation is Ultralytics'
+    default (SiLU; the paper uses ReLU), and follows a YAML's ``activation:``.
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels.
+        s (int): Stride, 1 or 2.
+        heads (int): Attention heads.
+        e (float): Bottleneck width ``c_ = int(c2 * e)`` (0.25 in ResNet stages, 1.0 inside C3/C2f).
+        max_size (int | tuple): Maximum map extent with exact relative offsets (see module docstring).
+        shortcut (bool): Residual connection (projection when the shape changes).
+
+    Shapes:
+        x: (B, c1, H, W) -> (B, c2, ceil(H/s), ceil(W/s)).
+
+    Examples:
+        >>> block = BottleneckTransformer(64, 128, s=2)
+        >>> block(torch.randn(1, 64, 9, 12)).shape
+        torch.Size([1, 128, 5, 6])
+    """
+
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        s: int = 1,
+        heads: int = 4,
+        e: float = 0.25,
+        max_size: int | tuple[int, int] = DEFAULT_MAX_SIZE,
+        shortcut: bool = True,
+    ):
+        super().__init__()
+        name = type(self).__name__
+        check_choice(name, "s", s, (1, 2), "use stride 1, or 2 to halve the map")
+        e = check_fraction(name, "e", e, "use e=0.25 (ResNet bottleneck) or e=1.0")
+        c_ = int(c2 * e)
+        check_divisible(name, f"hidden channels int(c2*e)=int({c2}*{e})", c_, heads, "heads",
+                        "choose heads dividing the hidden channels, or change e / the width")
+        self.cv1 = Conv(c1, c_, 1)
+        self.attn = RelPosMHSA2d(c_, heads, max_size)
+        self.pool = nn.AvgPool2d(2, 2, ceil_mode=True) if s == 2 else nn.Identity()
+        self.bn = nn.BatchNorm2d(c_)
+        self.act = Conv.default_act
+        self.cv2 = Conv(c_, c2, 1, act=False)
+        self.add = bool(shortcut)
+        if self.add:
+            nn.init.zeros_(self.cv2.bn.weight)
+        self.shortcut = nn.Identity() if (s == 1 and c1 == c2) or not self.add else Conv(c1, c2, 1, s, act=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.cv2(self.act(self.bn(self.pool(self.attn(self.cv1(x))))))
+        return self.act(y + self.shortcut(x) if self.add else y)
+
+
+def _max_size(block: str, max_size, w=None, h=None) -> tuple[int, int]:
+    """Table extent from ``max_size`` and the community ``(w, h)`` size hint: the larger of the two per axis."""
+    p_h, p_w = _pair(DEFAULT_MAX_SIZE if max_size is None else max_size, block, "max_size")
+    if w is not None:
+        p_w = max(p_w, check_positive_int(block, "w", w, "give the expected map width (a size hint), e.g. 20"))
+    if h is not None:
+        p_h = max(p_h, check_positive_int(block, "h", h, "give the expected map height (a size hint), e.g. 20"))
+    return p_h, p_w
+
+
+class BoTStage(nn.Module):
+    """A ResNet stage of ``n`` BottleneckTransformers: the first changes channels and stride, the rest keep them.
+
+    BoTNet-50 is ResNet-50 with its c5 stage replaced by ``BoTStage(1024, 2048, n=3, s=2)``.
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels (the bottleneck width is ``c2 * e``).
+        n (int): Number of blocks.
+        s (int): Stride of the first block (1 or 2).
+        e (float): Bottleneck width ratio (ResNet: 0.25).
+        heads (int): Attention heads.
+        max_size (int | tuple | None): Maximum map extent with exact relative offsets (None: 64).
+
+    Examples:
+        >>> BoTStage(256, 512, n=2, s=2)(torch.randn(1, 256, 14, 14)).shape
+        torch.Size([1, 512, 7, 7])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, s: int = 1, e: float = 0.25, heads: int = 4, max_size=None):
+        super().__init__()
+        size = _max_size(type(self).__name__, max_size)
+        self.m = nn.Sequential(
+            *(BottleneckTransformer(c1 if i == 0 else c2, c2, s if i == 0 else 1, heads, e, size) for i in range(n))
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.m(x)
+
+
+class BoT3(nn.Module):
+    """CSP bottleneck with 3 convolutions (Ultralytics C3) whose inner blocks are BottleneckTransformers.
+
+    Accepts the positional arguments of the YOLO community's BoT3, ``(c1, c2, n, e, e2, w, h)``, so existing YAMLs
+    keep working; ``w`` and ``h`` (the feature-map size those implementations were tied to) only enlarge the relative
+    position tables here, which work at any size anyway.
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels.
+        n (int): Number of BottleneckTransformers.
+        e (float): Hidden channel ratio of the C3 (``c_ = int(c2 * e)``).
+        e2 (float): Bottleneck width ratio inside each BottleneckTransformer.
+        w (int | None): Community size hint: expected map width (lower bound of the table extent).
+        h (int | None): Community size hint: expected map height.
+        heads (int): Attention heads.
+        max_size (int | tuple | None): Maximum map extent with exact relative offsets (None: 64).
+
+    Examples:
+        >>> BoT3(256, 256, n=1)(torch.randn(1, 256, 20, 15)).shape
+        torch.Size([1, 256, 20, 15])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, e2: float = 1.0, w=None, h=None,
+                 heads: int = 4, max_size=None):
+        super().__init__()
+        name = type(self).__name__
+        e = check_fraction(name, "e", e, "BoT3 takes (c2, e, e2, w, h): pass e as a ratio such as 0.5, not a bool")
+        size = _max_size(name, max_size, w, h)
+        c_ = int(c2 * e)
+        self.cv1 = Conv(c1, c_, 1)
+        self.cv2 = Conv(c1, c_, 1)
+        self.cv3 = Conv(2 * c_, c2, 1)
+        self.m = nn.Sequential(*(BottleneckTransformer(c_, c_, 1, heads, e2, size) for _ in range(n)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cv3(torch.cat((self.m(self.cv1(x)), self.cv2(x)), 1))
+
+
+class C2fBoT(nn.Module):
+    """YOLOv8's C2f layout (split, chained blocks, concatenate every output) with BottleneckTransformer blocks.
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels.
+        n (int): Number of BottleneckTransformers.
+        shortcut (bool): Residual connection inside each block (as C2f's ``shortcut``).
+        e (float): Hidden channel ratio (``c = int(c2 * e)``).
+        heads (int): Attention heads.
+        max_size (int | tuple | None): Maximum map extent with exact relative offsets (None: 64).
+
+    Examples:
+        >>> C2fBoT(128, 256, n=2)(torch.randn(1, 128, 8, 6)).shape
+        torch.Size([1, 256, 8, 6])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = True, e: float = 0.5, heads: int = 4,
+                 max_size=None):
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(shortcut, bool):
+            raise ConfigError(f"{name}: shortcut={shortcut!r} must be True or False (C2fBoT takes (c2, shortcut, e)).")
+        e = check_fraction(name, "e", e, "pass e as a ratio such as 0.5")
+        size = _max_size(name, max_size)
+        self.c = int(c2 * e)
+        self.cv1 = Conv(c1, 2 * self.c, 1)
+        self.cv2 = Conv((2 + n) * self.c, c2, 1)
+        self.m = nn.ModuleList(BottleneckTransformer(self.c, self.c, 1, heads, 1.0, size, shortcut) for _ in range(n))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = list(self.cv1(x).chunk(2, 1))
+        y.extend(m(y[-1]) for m in self.m)
+        return self.cv2(torch.cat(y, 1))
+
