@@ -188,3 +188,29 @@ def test_bad_arguments_fail_clearly(build, needle):
     with pytest.raises(ConfigError, match="Fix|must be") as info:
         build()
     assert needle in str(info.value)
+
+
+def test_autocast_bfloat16_on_cpu():
+    module = BoT3(32, 32, 1).eval()
+    x = torch.randn(1, 32, 6, 9)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = module(x)
+    assert torch.isfinite(out.float()).all()
+    torch.testing.assert_close(out.float(), module(x), rtol=0.1, atol=0.1)
+
+
+def test_fuse_keeps_outputs_and_is_idempotent():
+    import yolo_hybrid
+    from yolo_hybrid.integration.summary import build_model
+
+    model = randomize_(build_model(yolo_hybrid.config_path("yolov8-bot3.yaml"), "n"))
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        before = model(x)[0]
+        model.fuse()
+        after = model(x)[0]
+        model.fuse()
+        again = model(x)[0]
+    torch.testing.assert_close(after, before, rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(again, after)
+    assert not any(hasattr(m, "bn") for m in model.model[8].modules() if type(m).__name__ == "Conv")
