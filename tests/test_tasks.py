@@ -1,4 +1,4 @@
-"""Every task trains for one epoch on the bundled synthetic data with its BoT3 config (tiny images, n scale)."""
+"""Every task trains for one epoch on the bundled synthetic data with our configs (tiny images, n scale)."""
 
 from __future__ import annotations
 
@@ -6,26 +6,27 @@ import pytest
 
 from yolo_hybrid.data import make_dataset
 
-CASES = {
-    "segment": "yolov8n-seg-bot3.yaml",
-    "pose": "yolov8n-pose-bot3.yaml",
-    "obb": "yolov8n-obb-bot3.yaml",
-    "classify": "yolov8n-cls-bot3.yaml",
-}
+CASES = [
+    ("segment", "yolov8n-seg-bot3.yaml", "BoT3"),
+    ("pose", "yolov8n-pose-bot3.yaml", "BoT3"),
+    ("obb", "yolov8n-obb-bot3.yaml", "BoT3"),
+    ("classify", "yolov8n-cls-bot3.yaml", "BoT3"),
+    ("detect", "yolov8n-cot.yaml", "C2fCoT"),
+    ("classify", "yolov8n-cls-cot.yaml", "C2fCoT"),
+]
 
 
-@pytest.mark.parametrize("task", list(CASES))
-def test_one_epoch_per_task(task, tmp_path):
+@pytest.mark.parametrize("task,cfg,block", CASES, ids=[c[1] for c in CASES])
+def test_one_epoch_per_task(task, cfg, block, tmp_path):
     from ultralytics import YOLO
 
     data = make_dataset(tmp_path / "data", task, n_train=8, n_val=4, imgsz=64)
-    model = YOLO(CASES[task])
+    model = YOLO(cfg)
     assert model.task == task
     model.train(data=str(data), epochs=1, imgsz=64, batch=4, workers=0, device="cpu", plots=False,
                 project=str(tmp_path / "runs"), name="t", exist_ok=True, verbose=False)
     assert (tmp_path / "runs" / "t" / "weights" / "last.pt").is_file()
-    block = model.model.model[8]
-    assert type(block).__name__ == "BoT3"
+    assert type(model.model.model[8]).__name__ == block
 
 
 def test_dataset_labels_are_well_formed(tmp_path):

@@ -13,8 +13,14 @@ import torch
 import torch.nn as nn
 
 # Every stock C2f row gets one of our repeat blocks (rotating), the two stride-2 head Convs our base block.
-REPEAT_ROWS = {"BoT3": lambda c2: [c2], "C2fBoT": lambda c2: [c2, True], "BoTStage": lambda c2: [c2, 1, 1.0]}
-BASE_ROWS = {"BottleneckTransformer": lambda c2: [c2, 2]}
+REPEAT_ROWS = {
+    "BoT3": lambda c2: [c2],
+    "C2fBoT": lambda c2: [c2, True],
+    "BoTStage": lambda c2: [c2, 1, 1.0],
+    "CoT3": lambda c2: [c2],
+    "C2fCoT": lambda c2: [c2, True],
+}
+BASE_ROWS = {"BottleneckTransformer": lambda c2: [c2, 2], "CoTBottleneck": lambda c2: [c2, 2]}
 
 
 def stock_and_ours():
@@ -23,8 +29,8 @@ def stock_and_ours():
 
     stock = YAML.load(ROOT / "cfg/models/v8/yolov8.yaml")
     ours = copy.deepcopy(stock)
-    repeat_names = list(REPEAT_ROWS)
-    replaced, k = {}, 0
+    repeat_names, base_names = list(REPEAT_ROWS), list(BASE_ROWS)
+    replaced, k, b = {}, 0, 0
     rows = ours["backbone"] + ours["head"]
     for i, row in enumerate(rows):
         if row[2] == "C2f":
@@ -33,8 +39,10 @@ def stock_and_ours():
             row[2], row[3] = name, REPEAT_ROWS[name](row[3][0])
             replaced[i] = name
         elif row[2] == "Conv" and i >= len(ours["backbone"]):
-            row[2], row[3] = "BottleneckTransformer", BASE_ROWS["BottleneckTransformer"](row[3][0])
-            replaced[i] = row[2]
+            name = base_names[b % len(base_names)]
+            b += 1
+            row[2], row[3] = name, BASE_ROWS[name](row[3][0])
+            replaced[i] = name
     return stock, ours, replaced
 
 

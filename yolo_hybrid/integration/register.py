@@ -64,7 +64,7 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
         check_ultralytics_version(version)
         chosen = _strategy(strategy)
 
-        from yolo_hybrid.integration import configs, parser, safe_load
+        from yolo_hybrid.integration import configs, flops, parser, safe_load
         from yolo_hybrid.nn import YAML_BLOCKS
 
         report = {"blocks": sorted(YAML_BLOCKS), "ultralytics": version, "trigger": trigger}
@@ -76,6 +76,7 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
 
         configs.patch_check_file(checks)
         report["safe_globals"] = len(safe_load.allow_in_safe_load())
+        report["flop_rules"] = flops.register_flop_rules()
         report["seconds"] = time.perf_counter() - start
         if os.environ.get("YOLO_HYBRID_DEBUG"):
             print(

@@ -3,14 +3,30 @@ treat it: ``"repeat"`` blocks are built like C3/C2f (``(c1, c2_scaled, n, *args)
 (``(c1, c2_scaled, *args)``)."""
 
 from yolo_hybrid.nn.bot import BoT3, BoTStage, BottleneckTransformer, C2fBoT, RelPosMHSA2d
+from yolo_hybrid.nn.cot import C2fCoT, CoT, CoT3, CoTBottleneck, LocalAggregation
 
-__all__ = ["YAML_BLOCKS", "RelPosMHSA2d", "BottleneckTransformer", "BoTStage", "BoT3", "C2fBoT"]
+__all__ = [
+    "YAML_BLOCKS",
+    "RelPosMHSA2d",
+    "BottleneckTransformer",
+    "BoTStage",
+    "BoT3",
+    "C2fBoT",
+    "LocalAggregation",
+    "CoT",
+    "CoTBottleneck",
+    "CoT3",
+    "C2fCoT",
+]
 
 YAML_BLOCKS = {
     "BoT3": (BoT3, "repeat"),
     "C2fBoT": (C2fBoT, "repeat"),
     "BoTStage": (BoTStage, "repeat"),
     "BottleneckTransformer": (BottleneckTransformer, "base"),
+    "CoT3": (CoT3, "repeat"),
+    "C2fCoT": (C2fCoT, "repeat"),
+    "CoTBottleneck": (CoTBottleneck, "base"),
 }
 
 from yolo_hybrid import _autoload  # noqa: E402
