@@ -13,6 +13,7 @@ CASES = [
     ("classify", "yolov8n-cls-bot3.yaml", "BoT3"),
     ("detect", "yolov8n-cot.yaml", "C2fCoT"),
     ("classify", "yolov8n-cls-cot.yaml", "C2fCoT"),
+    ("detect", "yolov8n-smt.yaml", "MSABlock"),
 ]
 
 

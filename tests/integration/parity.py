@@ -19,18 +19,25 @@ REPEAT_ROWS = {
     "BoTStage": lambda c2: [c2, 1, 1.0],
     "CoT3": lambda c2: [c2],
     "C2fCoT": lambda c2: [c2, True],
+    "SAMBlock": lambda c2: [c2],
+    "MSABlock": lambda c2: [c2, 8],
+    "SMTStage": lambda c2: [c2, 4, 8],
+    "C2fSAM": lambda c2: [c2],
 }
 BASE_ROWS = {"BottleneckTransformer": lambda c2: [c2, 2], "CoTBottleneck": lambda c2: [c2, 2]}
 
 
-def stock_and_ours():
-    """(stock yolov8 dict, our dict) differing only in module names/args of C2f and strided head Conv rows."""
+def stock_and_ours(start: int = 0):
+    """(stock yolov8 dict, our dict) differing only in module names/args of C2f and strided head Conv rows.
+
+    The C2f rows get our repeat blocks in rotation from ``start``; ``layouts()`` picks starts covering them all.
+    """
     from ultralytics.utils import ROOT, YAML
 
     stock = YAML.load(ROOT / "cfg/models/v8/yolov8.yaml")
     ours = copy.deepcopy(stock)
     repeat_names, base_names = list(REPEAT_ROWS), list(BASE_ROWS)
-    replaced, k, b = {}, 0, 0
+    replaced, k, b = {}, start, start
     rows = ours["backbone"] + ours["head"]
     for i, row in enumerate(rows):
         if row[2] == "C2f":
@@ -83,9 +90,19 @@ def layer_table(d: dict, scale: str) -> list[tuple]:
     return table
 
 
+def layouts():
+    """Enough rotations that every repeat block and every base block replaces some stock row."""
+    stock, _, replaced = stock_and_ours()
+    rows = sum(1 for name in replaced.values() if name in REPEAT_ROWS)
+    return [stock_and_ours(start) for start in range(0, max(len(REPEAT_ROWS), len(BASE_ROWS)), rows)]
+
+
 def mismatches(scale: str) -> list[str]:
-    """Human-readable differences between stock and ours at ``scale`` (empty when in parity)."""
-    stock, ours, replaced = stock_and_ours()
+    """Human-readable differences between stock and ours at ``scale`` (empty when in parity), over all layouts."""
+    return [p for stock, ours, replaced in layouts() for p in _compare(stock, ours, replaced, scale)]
+
+
+def _compare(stock, ours, replaced, scale: str) -> list[str]:
     a, b = layer_table(stock, scale), layer_table(ours, scale)
     problems = []
     for i, (s_row, o_row) in enumerate(zip(a, b)):

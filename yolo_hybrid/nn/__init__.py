@@ -4,6 +4,7 @@ treat it: ``"repeat"`` blocks are built like C3/C2f (``(c1, c2_scaled, n, *args)
 
 from yolo_hybrid.nn.bot import BoT3, BoTStage, BottleneckTransformer, C2fBoT, RelPosMHSA2d
 from yolo_hybrid.nn.cot import C2fCoT, CoT, CoT3, CoTBottleneck, LocalAggregation
+from yolo_hybrid.nn.smt import C2fSAM, MSABlock, SAMBlock, ScaleAwareModulation, SMTAttention, SMTBlock, SMTStage
 
 __all__ = [
     "YAML_BLOCKS",
@@ -17,6 +18,13 @@ __all__ = [
     "CoTBottleneck",
     "CoT3",
     "C2fCoT",
+    "ScaleAwareModulation",
+    "SMTAttention",
+    "SMTBlock",
+    "SAMBlock",
+    "MSABlock",
+    "SMTStage",
+    "C2fSAM",
 ]
 
 YAML_BLOCKS = {
@@ -27,6 +35,10 @@ YAML_BLOCKS = {
     "CoT3": (CoT3, "repeat"),
     "C2fCoT": (C2fCoT, "repeat"),
     "CoTBottleneck": (CoTBottleneck, "base"),
+    "SAMBlock": (SAMBlock, "repeat"),
+    "MSABlock": (MSABlock, "repeat"),
+    "SMTStage": (SMTStage, "repeat"),
+    "C2fSAM": (C2fSAM, "repeat"),
 }
 
 from yolo_hybrid import _autoload  # noqa: E402

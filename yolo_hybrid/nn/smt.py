@@ -1,0 +1,334 @@
+"""SMT: Scale-Aware Modulation meets Transformer (Lin et al., ICCV 2023, arXiv 2307.08579), on NCHW maps.
+
+SMT's scale-aware modulation (SAM) builds a modulator from multi-head depthwise convolutions of growing kernel size
+(MHMC), mixes the scales with a grouped 1x1 "scale-aware aggregation" (SAA), and multiplies the values by it. Its
+"evolutionary hybrid network" uses SAM in the shallow stages, alternates SAM and multi-head self-attention (MSA) in
+the penultimate stage and uses MSA in the last. The official code works on (B, N, C) tokens; here every per-token
+Linear is the equivalent 1x1 convolution, so blocks take and return (B, C, H, W) maps of any size.
+
+Unlike the official ``models/smt.py``, nothing is stored on a module during forward (the official SAM keeps
+``self.modulator``, which breaks Ultralytics' EMA deep copy after the build-time forward).
+
+Layers:
+    LayerNorm2d: LayerNorm over channels of an NCHW map (eps 1e-6 as SMT).
+    ScaleAwareModulation: the SAM mixer (MHMC + channel shuffle + SAA, modulator * value, projection).
+    SMTAttention: SMT's MSA mixer (multi-head attention + depthwise 3x3 conv of the values).
+    DetailFFN: SMT's detail-specific FFN (1x1, GELU(x + DWConv3x3(x)), 1x1).
+    SMTBlock: pre-norm block, mixer + FFN, each with a residual (and optional layer scale).
+    SAMBlock, MSABlock, SMTStage: YAML-level stacks of SMT blocks (SAM only, MSA only, alternating).
+    C2fSAM: YOLOv8's C2f layout with SAM blocks, channel-changing, for the neck.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from ultralytics.nn.modules import Conv
+
+from yolo_hybrid.errors import ConfigError, check_divisible, check_fraction, check_positive_int
+
+__all__ = [
+    "LayerNorm2d",
+    "ScaleAwareModulation",
+    "SMTAttention",
+    "DetailFFN",
+    "SMTBlock",
+    "SAMBlock",
+    "MSABlock",
+    "SMTStage",
+    "C2fSAM",
+]
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channel dimension of a (B, C, H, W) map (per position, as token LayerNorm)."""
+
+    def __init__(self, channels: int, eps: float = 1e-6):
+        super().__init__(channels, eps=eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps).permute(
+            0, 3, 1, 2
+        )
+
+
+class ScaleAwareModulation(nn.Module):
+    """SAM mixer: ``proj(SAA(shuffle(MHMC(s(x)))) * v(x))``.
+
+    * ``v``, ``s``: 1x1 projections (the official two Linears, with bias).
+    * MHMC: ``s`` split into ``heads`` contiguous channel blocks; head i is a depthwise conv with kernel ``3 + 2i``
+      (3, 5, 7, 9 for 4 heads), padding ``1 + i``, bias.
+    * Shuffle: output channel ``j * heads + i`` is channel j of head i, so every run of ``heads`` channels holds one
+      channel of each scale.
+    * SAA: grouped 1x1 conv with ``C / heads`` groups (each sees one run: one channel per scale) to
+      ``expand_ratio * C``, BN, GELU, dense 1x1 conv back to C: the modulator.
+    * Output: ``proj(modulator * v)``, ``proj`` a 1x1 conv with bias.
+
+    Args:
+        dim (int): Channels.
+        heads (int): MHMC heads (the paper's ``ca_num_heads``, 4).
+        expand_ratio (int): SAA expansion (2).
+
+    Shapes:
+        x: (B, dim, H, W) -> (B, dim, H, W).
+
+    Examples:
+        >>> ScaleAwareModulation(64)(torch.randn(2, 64, 9, 7)).shape
+        torch.Size([2, 64, 9, 7])
+    """
+
+    def __init__(self, dim: int, heads: int = 4, expand_ratio: int = 2):
+        super().__init__()
+        name = type(self).__name__
+        check_positive_int(name, "heads", heads, "use a positive number of heads, e.g. 4")
+        check_divisible(name, "channels", dim, heads, "heads", f"choose SAM heads dividing {dim}, or change the width")
+        check_positive_int(name, "expand_ratio", expand_ratio, "use an integer expansion, e.g. 2")
+        self.heads = heads
+        self.split = dim // heads
+        self.v = nn.Conv2d(dim, dim, 1)
+        self.s = nn.Conv2d(dim, dim, 1)
+        self.local_convs = nn.ModuleList(
+            nn.Conv2d(self.split, self.split, 3 + 2 * i, padding=1 + i, groups=self.split) for i in range(heads)
+        )
+        self.proj0 = nn.Conv2d(dim, dim * expand_ratio, 1, groups=self.split)
+        self.bn = nn.BatchNorm2d(dim * expand_ratio)
+        self.act = nn.GELU()
+        self.proj1 = nn.Conv2d(dim * expand_ratio, dim, 1)
+        self.proj = nn.Conv2d(dim, dim, 1)
+
+    def multi_scale(self, s: torch.Tensor) -> torch.Tensor:
+        """MHMC and shuffle: (B, C, H, W) -> (B, C, H, W) with channel ``j * heads + i`` = head i's channel j."""
+        b, c, height, width = s.shape
+        scales = [conv(part) for conv, part in zip(self.local_convs, s.split(self.split, dim=1))]
+        return torch.stack(scales, dim=2).reshape(b, c, height, width)
+
+    def modulator(self, x: torch.Tensor) -> torch.Tensor:
+        """SAA over the shuffled multi-scale map."""
+        return self.proj1(self.act(self.bn(self.proj0(self.multi_scale(self.s(x))))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.modulator(x) * self.v(x))
+
+
+class SMTAttention(nn.Module):
+    """SMT's MSA mixer: multi-head self-attention over all positions plus a depthwise 3x3 conv of the values.
+
+    ``out = proj(softmax(q k^T / sqrt(d)) v + dwconv3x3(v))`` with q = 1x1 conv, [k | v] = one 1x1 conv to 2C (bias),
+    heads of d = C / heads contiguous channels. No position table: any H, W (cost quadratic in H*W).
+
+    Args:
+        dim (int): Channels.
+        heads (int): Attention heads (the paper's ``sa_num_heads``: 8 in stage 3, 16 in stage 4).
+
+    Examples:
+        >>> SMTAttention(64, heads=8)(torch.randn(1, 64, 5, 6)).shape
+        torch.Size([1, 64, 5, 6])
+    """
+
+    def __init__(self, dim: int, heads: int = 8):
+        super().__init__()
+        name = type(self).__name__
+        check_positive_int(name, "heads", heads, "use a positive number of heads, e.g. 8")
+        check_divisible(name, "channels", dim, heads, "heads", f"choose MSA heads dividing {dim}, or change the width")
+        self.heads = heads
+        self.dim_head = dim // heads
+        self.scale = self.dim_head**-0.5
+        self.q = nn.Conv2d(dim, dim, 1)
+        self.kv = nn.Conv2d(dim, 2 * dim, 1)
+        self.local_conv = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
+        self.proj = nn.Conv2d(dim, dim, 1)
+        self.use_sdpa = hasattr(F, "scaled_dot_product_attention")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, height, width = x.shape
+        n = height * width
+        q = self.q(x).reshape(b, self.heads, self.dim_head, n).transpose(-1, -2)
+        kv = self.kv(x)
+        k, v = kv.reshape(b, 2, self.heads, self.dim_head, n).transpose(-1, -2).unbind(1)
+        if self.use_sdpa and not torch.onnx.is_in_onnx_export():
+            out = F.scaled_dot_product_attention(q, k, v)
+        else:  # plain ops: exports at any ONNX opset
+            out = torch.matmul((torch.matmul(q * self.scale, k.transpose(-1, -2))).softmax(-1), v)
+        out = out.transpose(-1, -2).reshape(b, c, height, width)
+        return self.proj(out + self.local_conv(kv[:, c:]))  # kv[:, c:] is v as a map
+
+
+class DetailFFN(nn.Module):
+    """SMT's detail-specific FFN: ``fc2(GELU(h + dwconv3x3(h)))`` with ``h = fc1(x)`` (1x1 convs, bias).
+
+    Args:
+        dim (int): Channels in and out.
+        mlp_ratio (float): Hidden width ratio.
+    """
+
+    def __init__(self, dim: int, mlp_ratio: float = 4.0):
+        super().__init__()
+        hidden = int(dim * mlp_ratio)
+        if hidden < 1:
+            raise ConfigError(f"{type(self).__name__}: mlp_ratio={mlp_ratio} leaves no hidden channel. Fix: use >= 1.")
+        self.fc1 = nn.Conv2d(dim, hidden, 1)
+        self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Conv2d(hidden, dim, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc1(x)
+        return self.fc2(self.act(h + self.dwconv(h)))
+
+
+class SMTBlock(nn.Module):
+    """Pre-norm SMT block: ``x + g1 * mixer(LN(x))``, then ``x + g2 * FFN(LN(x))``.
+
+    Args:
+        dim (int): Channels.
+        mixer (nn.Module): ``ScaleAwareModulation`` or ``SMTAttention`` of ``dim`` channels.
+        mlp_ratio (float): FFN hidden ratio.
+        layer_scale (float | None): Initial per-channel layer scale (SMT-L uses 1e-4); None: plain residuals.
+    """
+
+    def __init__(self, dim: int, mixer: nn.Module, mlp_ratio: float = 4.0, layer_scale: float | None = None):
+        super().__init__()
+        self.norm1 = LayerNorm2d(dim)
+        self.mixer = mixer
+        self.norm2 = LayerNorm2d(dim)
+        self.ffn = DetailFFN(dim, mlp_ratio)
+        if layer_scale is None:
+            self.gamma1 = self.gamma2 = None
+        else:
+            self.gamma1 = nn.Parameter(torch.full((dim, 1, 1), float(layer_scale)))
+            self.gamma2 = nn.Parameter(torch.full((dim, 1, 1), float(layer_scale)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.mixer(self.norm1(x))
+        x = x + (y if self.gamma1 is None else self.gamma1 * y)
+        y = self.ffn(self.norm2(x))
+        return x + (y if self.gamma2 is None else self.gamma2 * y)
+
+
+def sam_block(dim: int, heads: int = 4, mlp_ratio: float = 4.0, expand_ratio: int = 2, layer_scale=None) -> SMTBlock:
+    """An SMT block with the SAM mixer."""
+    return SMTBlock(dim, ScaleAwareModulation(dim, heads, expand_ratio), mlp_ratio, layer_scale)
+
+
+def msa_block(dim: int, heads: int = 8, mlp_ratio: float = 4.0, layer_scale=None) -> SMTBlock:
+    """An SMT block with the MSA mixer."""
+    return SMTBlock(dim, SMTAttention(dim, heads), mlp_ratio, layer_scale)
+
+
+class _SMTStack(nn.Module):
+    """``n`` SMT blocks at ``c2`` channels, after a 1x1 Conv when ``c1 != c2``. Subclasses choose each block."""
+
+    def __init__(self, c1: int, c2: int, n: int, make_block):
+        super().__init__()
+        self.proj = nn.Identity() if c1 == c2 else Conv(c1, c2, 1)
+        self.m = nn.Sequential(*(make_block(j) for j in range(n)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.m(self.proj(x))
+
+
+class SAMBlock(_SMTStack):
+    """``n`` SMT blocks with the SAM mixer (SMT's shallow stages). YAML: ``[-1, 3, SAMBlock, [256]]``.
+
+    Channel-preserving like the paper's stages: write the previous layer's c2; a different c2 adds a 1x1 Conv first.
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Channels of the blocks (and output).
+        n (int): Number of blocks.
+        heads (int): SAM heads (kernels 3, 5, ..., 1 + 2 * heads).
+        mlp_ratio (float): FFN hidden ratio (SMT-T/S: 4 in stages 1-3, 2 in stage 4).
+        expand_ratio (int): SAA expansion.
+        layer_scale (float | None): Initial layer scale, or None.
+
+    Examples:
+        >>> SAMBlock(64, 64, n=2)(torch.randn(1, 64, 10, 7)).shape
+        torch.Size([1, 64, 10, 7])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, heads: int = 4, mlp_ratio: float = 4.0, expand_ratio: int = 2,
+                 layer_scale=None):
+        super().__init__(c1, c2, n, lambda j: sam_block(c2, heads, mlp_ratio, expand_ratio, layer_scale))
+
+
+class MSABlock(_SMTStack):
+    """``n`` SMT blocks with the MSA mixer (SMT's last stage). YAML: ``[-1, 1, MSABlock, [1024, 16, 2]]``.
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Channels of the blocks (and output).
+        n (int): Number of blocks.
+        heads (int): Attention heads.
+        mlp_ratio (float): FFN hidden ratio.
+        layer_scale (float | None): Initial layer scale, or None.
+
+    Examples:
+        >>> MSABlock(64, 64, n=1, heads=8)(torch.randn(1, 64, 4, 5)).shape
+        torch.Size([1, 64, 4, 5])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, heads: int = 8, mlp_ratio: float = 4.0, layer_scale=None):
+        super().__init__(c1, c2, n, lambda j: msa_block(c2, heads, mlp_ratio, layer_scale))
+
+
+class SMTStage(_SMTStack):
+    """SMT's penultimate stage: ``n`` blocks alternating SAM (even j) and MSA (odd j), the evolutionary hybrid layout.
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Channels of the blocks (and output).
+        n (int): Number of blocks (SAM, MSA, SAM, ...).
+        sam_heads (int): SAM heads.
+        msa_heads (int): Attention heads.
+        mlp_ratio (float): FFN hidden ratio.
+        expand_ratio (int): SAA expansion.
+        layer_scale (float | None): Initial layer scale, or None.
+
+    Examples:
+        >>> [type(b.mixer).__name__ for b in SMTStage(64, 64, n=3).m]
+        ['ScaleAwareModulation', 'SMTAttention', 'ScaleAwareModulation']
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 2, sam_heads: int = 4, msa_heads: int = 8, mlp_ratio: float = 4.0,
+                 expand_ratio: int = 2, layer_scale=None):
+        super().__init__(
+            c1,
+            c2,
+            n,
+            lambda j: sam_block(c2, sam_heads, mlp_ratio, expand_ratio, layer_scale)
+            if j % 2 == 0
+            else msa_block(c2, msa_heads, mlp_ratio, layer_scale),
+        )
+
+
+class C2fSAM(nn.Module):
+    """YOLOv8's C2f layout (split, chained blocks, concatenate every output) with SAM blocks; changes channels.
+
+    SAM is convolutional (linear in H*W), so it suits the high-resolution neck where global attention would not.
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels.
+        n (int): Number of SAM blocks.
+        e (float): Hidden channel ratio (``c = int(c2 * e)``).
+        heads (int): SAM heads.
+        mlp_ratio (float): FFN hidden ratio.
+
+    Examples:
+        >>> C2fSAM(128, 64, n=2)(torch.randn(1, 128, 8, 6)).shape
+        torch.Size([1, 64, 8, 6])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int = 4, mlp_ratio: float = 2.0):
+        super().__init__()
+        e = check_fraction(type(self).__name__, "e", e, "C2fSAM takes (c2, e, heads, mlp_ratio): pass e as e.g. 0.5")
+        self.c = int(c2 * e)
+        self.cv1 = Conv(c1, 2 * self.c, 1)
+        self.cv2 = Conv((2 + n) * self.c, c2, 1)
+        self.m = nn.ModuleList(sam_block(self.c, heads, mlp_ratio) for _ in range(n))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = list(self.cv1(x).chunk(2, 1))
+        y.extend(m(y[-1]) for m in self.m)
+        return self.cv2(torch.cat(y, 1))
