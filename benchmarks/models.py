@@ -29,8 +29,10 @@ from yolo_hybrid.integration.summary import build_model  # noqa: E402
 DEFAULT_PAIRS = [
     "yolov8-bot3.yaml=yolov8.yaml",
     "yolov8-cot.yaml=yolov8.yaml",
+    "yolov8-smt.yaml=yolov8.yaml",
     "yolov8-cls-bot3.yaml=yolov8-cls.yaml",
     "yolov8-cls-cot.yaml=yolov8-cls.yaml",
+    "yolov8-cls-smt.yaml=yolov8-cls.yaml",
 ]
 
 
