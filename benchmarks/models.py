@@ -30,9 +30,11 @@ DEFAULT_PAIRS = [
     "yolov8-bot3.yaml=yolov8.yaml",
     "yolov8-cot.yaml=yolov8.yaml",
     "yolov8-smt.yaml=yolov8.yaml",
+    "yolov8-cmt.yaml=yolov8.yaml",
     "yolov8-cls-bot3.yaml=yolov8-cls.yaml",
     "yolov8-cls-cot.yaml=yolov8-cls.yaml",
     "yolov8-cls-smt.yaml=yolov8-cls.yaml",
+    "yolov8-cls-cmt.yaml=yolov8-cls.yaml",
 ]
 
 

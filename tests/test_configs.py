@@ -17,7 +17,7 @@ SCALES = "nsmlx"
 def test_configs_cover_every_task_and_names_are_safe():
     names = {p.name for p in CONFIGS}
     for task in ("", "seg-", "pose-", "obb-", "cls-"):
-        for family in ("bot3", "cot", "smt"):
+        for family in ("bot3", "cot", "smt", "cmt"):
             assert f"yolov8-{task}{family}.yaml" in names
     assert "yolov8-cls-botnet50.yaml" in names
     for name in names:

@@ -14,6 +14,7 @@ CASES = [
     ("detect", "yolov8n-cot.yaml", "C2fCoT"),
     ("classify", "yolov8n-cls-cot.yaml", "C2fCoT"),
     ("detect", "yolov8n-smt.yaml", "MSABlock"),
+    ("detect", "yolov8n-cmt.yaml", "CMTBlock"),
 ]
 
 

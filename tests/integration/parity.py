@@ -23,6 +23,7 @@ REPEAT_ROWS = {
     "MSABlock": lambda c2: [c2, 8],
     "SMTStage": lambda c2: [c2, 4, 8],
     "C2fSAM": lambda c2: [c2],
+    "CMTBlock": lambda c2: [c2, 2, 2],
 }
 BASE_ROWS = {"BottleneckTransformer": lambda c2: [c2, 2], "CoTBottleneck": lambda c2: [c2, 2]}
 

@@ -147,11 +147,11 @@ def test_blocks_run_on_any_size_and_backprop(cls, args, size):
 
 def test_trains_on_a_batch_of_one():
     """Ultralytics' last batch can hold one image: the pooled BN of the fusion must not raise, nor move its stats."""
-    from yolo_hybrid.nn.cot import PooledBatchNorm2d
+    from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
 
     module = CoT3(32, 32, 1).train()
     module(torch.randn(1, 32, 4, 4)).mean().backward()
-    bn = next(m for m in module.modules() if isinstance(m, PooledBatchNorm2d))
+    bn = next(m for m in module.modules() if isinstance(m, SingleValueBatchNorm2d))
     before = bn.running_mean.clone()
     module(torch.randn(1, 32, 4, 4))
     torch.testing.assert_close(bn.running_mean, before)

@@ -18,8 +18,8 @@ from yolo_hybrid.nn.smt import (
     SMTAttention,
     SMTBlock,
     SMTStage,
-    LayerNorm2d,
 )
+from yolo_hybrid.nn.norm import LayerNorm2d
 
 
 def bn_eval(x, bn):

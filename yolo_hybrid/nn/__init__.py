@@ -2,6 +2,7 @@
 treat it: ``"repeat"`` blocks are built like C3/C2f (``(c1, c2_scaled, n, *args)``), ``"base"`` blocks like Conv
 (``(c1, c2_scaled, *args)``)."""
 
+from yolo_hybrid.nn.cmt import CMTBlock, CMTLayer, LightweightMHSA
 from yolo_hybrid.nn.bot import BoT3, BoTStage, BottleneckTransformer, C2fBoT, RelPosMHSA2d
 from yolo_hybrid.nn.cot import C2fCoT, CoT, CoT3, CoTBottleneck, LocalAggregation
 from yolo_hybrid.nn.smt import C2fSAM, MSABlock, SAMBlock, ScaleAwareModulation, SMTAttention, SMTBlock, SMTStage
@@ -25,6 +26,9 @@ __all__ = [
     "MSABlock",
     "SMTStage",
     "C2fSAM",
+    "LightweightMHSA",
+    "CMTLayer",
+    "CMTBlock",
 ]
 
 YAML_BLOCKS = {
@@ -39,6 +43,7 @@ YAML_BLOCKS = {
     "MSABlock": (MSABlock, "repeat"),
     "SMTStage": (SMTStage, "repeat"),
     "C2fSAM": (C2fSAM, "repeat"),
+    "CMTBlock": (CMTBlock, "repeat"),
 }
 
 from yolo_hybrid import _autoload  # noqa: E402

@@ -28,8 +28,9 @@ import torch.utils.checkpoint
 from ultralytics.nn.modules import Conv
 
 from yolo_hybrid.errors import ConfigError, check_choice, check_divisible, check_fraction
+from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
 
-__all__ = ["local_aggregate", "LocalAggregation", "PooledBatchNorm2d", "ConcatConv", "CoT", "CoTBottleneck", "CoT3", "C2fCoT"]
+__all__ = ["local_aggregate", "LocalAggregation", "ConcatConv", "CoT", "CoTBottleneck", "CoT3", "C2fCoT"]
 
 SHARE_PLANES = 8  # channels sharing one dynamic filter (official: share_planes = 8)
 KEY_GROUPS = 4  # groups of the static key convolution (official CotLayer)
@@ -148,20 +149,6 @@ class LocalAggregation(nn.Module):
         return f"kernel_size={self.kernel_size}"
 
 
-class PooledBatchNorm2d(nn.BatchNorm2d):
-    """BatchNorm for globally pooled (B, C, 1, 1) features that also trains on a batch of one.
-
-    A pooled map has one value per channel and sample, so a training batch of one has no batch variance and
-    ``nn.BatchNorm2d`` raises (Ultralytics' last batch of an epoch can hold one image). Such a batch is normalised with
-    the running statistics instead, leaving them unchanged; every other batch is plain batch norm.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and x.shape[0] * x.shape[2] * x.shape[3] == 1:
-            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
-        return super().forward(x)
-
-
 class ConcatConv(Conv):
     """Ultralytics ``Conv`` applied to the channel concatenation of its inputs, without materialising it.
 
@@ -217,7 +204,7 @@ class CoT(nn.Module):
        ``y = a_0 * k2 + a_1 * k1``.
 
     Convolutions followed by BN are Ultralytics ``Conv`` (fusable), except in the fusion, which works on pooled
-    (B, C, 1, 1) features and uses ``PooledBatchNorm2d`` so a training batch of one works; the official fusion conv's
+    (B, C, 1, 1) features and uses ``SingleValueBatchNorm2d`` so a training batch of one works; the official fusion conv's
     bias before that BN is dropped since BN absorbs it. Activations are the official ones (ReLU; SiLU after
     aggregation).
 
@@ -263,7 +250,7 @@ class CoT(nn.Module):
         attn_channels = max(c * 2 // 4, 32)  # radix 2, reduction 4, at least 32 (official SK fusion)
         self.select = nn.Sequential(
             nn.Conv2d(c, attn_channels, 1, bias=False),
-            PooledBatchNorm2d(attn_channels),
+            SingleValueBatchNorm2d(attn_channels),
             nn.ReLU(),
             nn.Conv2d(attn_channels, 2 * c, 1),
         )

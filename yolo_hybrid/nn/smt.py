@@ -10,7 +10,6 @@ Unlike the official ``models/smt.py``, nothing is stored on a module during forw
 ``self.modulator``, which breaks Ultralytics' EMA deep copy after the build-time forward).
 
 Layers:
-    LayerNorm2d: LayerNorm over channels of an NCHW map (eps 1e-6 as SMT).
     ScaleAwareModulation: the SAM mixer (MHMC + channel shuffle + SAA, modulator * value, projection).
     SMTAttention: SMT's MSA mixer (multi-head attention + depthwise 3x3 conv of the values).
     DetailFFN: SMT's detail-specific FFN (1x1, GELU(x + DWConv3x3(x)), 1x1).
@@ -27,9 +26,9 @@ import torch.nn.functional as F
 from ultralytics.nn.modules import Conv
 
 from yolo_hybrid.errors import ConfigError, check_divisible, check_fraction, check_positive_int
+from yolo_hybrid.nn.norm import LayerNorm2d
 
 __all__ = [
-    "LayerNorm2d",
     "ScaleAwareModulation",
     "SMTAttention",
     "DetailFFN",
@@ -39,18 +38,6 @@ __all__ = [
     "SMTStage",
     "C2fSAM",
 ]
-
-
-class LayerNorm2d(nn.LayerNorm):
-    """LayerNorm over the channel dimension of a (B, C, H, W) map (per position, as token LayerNorm)."""
-
-    def __init__(self, channels: int, eps: float = 1e-6):
-        super().__init__(channels, eps=eps)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps).permute(
-            0, 3, 1, 2
-        )
 
 
 class ScaleAwareModulation(nn.Module):

@@ -1,0 +1,144 @@
+"""CMT numerics: LPU residual, IRFFN op order, relative-bias exactness at the base size, other sizes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from yolo_hybrid.errors import ConfigError
+from yolo_hybrid.nn.cmt import IRFFN, CMTBlock, CMTLayer, LightweightMHSA
+
+
+def randomize_(module):
+    gen = torch.Generator().manual_seed(0)
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.randn(m.num_features, generator=gen))
+            m.bias.data.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
+    return module.eval()
+
+
+def official_table(attn: LightweightMHSA, height: int, width: int) -> torch.Tensor:
+    """The official full (heads, N, N/sr^2) bias table holding the values our offsets select, built by loops."""
+    sr, p = attn.sr, attn.max_size
+    kh, kw = height // sr, width // sr
+    span = 2 * p - 1
+    table = torch.empty(attn.heads, height * width, kh * kw, dtype=attn.rel_bias.dtype)
+    for yq in range(height):
+        for xq in range(width):
+            for yk in range(kh):
+                for xk in range(kw):
+                    dy, dx = yk * sr - yq, xk * sr - xq
+                    table[:, yq * width + xq, yk * kw + xk] = attn.rel_bias[:, (dy + p - 1) * span + (dx + p - 1)]
+    return table
+
+
+def official_attention(attn: LightweightMHSA, x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """The official Attention.forward on tokens, with its own (full) relative_pos table; H, W divisible by sr."""
+    b, c, h, w = x.shape
+    tokens = x.flatten(2).transpose(1, 2)  # (B, N, C)
+
+    def linear(t, conv):
+        return t @ conv.weight[:, :, 0, 0].T + conv.bias
+
+    heads = attn.heads
+    q = linear(tokens, attn.q).reshape(b, h * w, heads, -1).permute(0, 2, 1, 3)
+    if attn.sr > 1:
+        conv, bn = attn.reduce[1], attn.reduce[2]
+        reduced = F.conv2d(x, conv.weight, conv.bias, stride=attn.sr, groups=c)
+        reduced = F.batch_norm(reduced, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
+        kv_tokens = reduced.flatten(2).transpose(1, 2)
+    else:
+        kv_tokens = tokens
+    k = linear(kv_tokens, attn.k).reshape(b, -1, heads, q.shape[-1]).permute(0, 2, 1, 3)
+    v = linear(kv_tokens, attn.v).reshape(b, -1, heads, c // heads).permute(0, 2, 1, 3)
+    logits = (q @ k.transpose(-2, -1)) * (c // heads) ** -0.5 + table
+    out = (logits.softmax(-1) @ v).transpose(1, 2).reshape(b, h * w, c)
+    return linear(out, attn.proj).transpose(1, 2).reshape(b, c, h, w)
+
+
+@pytest.mark.parametrize("sr,size", [(1, (4, 5)), (2, (6, 4)), (4, (8, 8))])
+def test_bias_is_exact_where_the_official_table_applies(sr, size):
+    attn = randomize_(LightweightMHSA(16, heads=2, sr=sr, max_size=16)).double()
+    x = torch.randn(2, 16, *size, dtype=torch.float64)
+    table = official_table(attn, *size)
+    torch.testing.assert_close(attn.relative_bias(size[0], size[1], size[0] // sr, size[1] // sr), table)
+    torch.testing.assert_close(attn(x), official_attention(attn, x, table))
+
+
+def test_bias_is_translation_equivariant_and_used():
+    attn = LightweightMHSA(8, heads=2, sr=1, max_size=8).double()
+    bias = attn.relative_bias(3, 3, 3, 3)
+    # query (0,0)->key (1,1) and query (1,1)->key (2,2) share an offset, so they share a bias
+    torch.testing.assert_close(bias[:, 0 * 3 + 0, 1 * 3 + 1], bias[:, 1 * 3 + 1, 2 * 3 + 2])
+    x = torch.randn(1, 8, 3, 3, dtype=torch.float64)
+    before = attn(x)
+    with torch.no_grad():
+        attn.rel_bias.zero_()
+    assert (attn(x) - before).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 7), (9, 5), (5, 2)])
+def test_other_and_non_square_sizes(size):
+    block = CMTBlock(32, 32, 2, heads=2, sr=4)
+    x = torch.randn(2, 32, *size, requires_grad=True)
+    out = block(x)
+    assert out.shape == x.shape
+    out.square().mean().backward()
+    assert torch.isfinite(x.grad).all()
+    assert block.m[0].attn.reduce(torch.randn(1, 32, *size)).shape[-2:] == tuple(math.ceil(s / 4) for s in size)
+
+
+def test_lpu_is_a_residual_depthwise_conv():
+    """With attention and FFN outputs zeroed, a CMT layer is x + dwconv3x3(x)."""
+    layer = CMTLayer(8, heads=1, sr=1).double().eval()
+    with torch.no_grad():
+        layer.attn.proj.weight.zero_()
+        layer.attn.proj.bias.zero_()
+        layer.ffn.bn3.weight.zero_()
+        layer.ffn.bn3.bias.zero_()
+    x = torch.randn(1, 8, 5, 6, dtype=torch.float64)
+    expected = x + F.conv2d(x, layer.lpu.weight, layer.lpu.bias, padding=1, groups=8)
+    torch.testing.assert_close(layer(x), expected)
+
+
+def test_irffn_op_order():
+    """conv1x1 -> GELU -> BN; (+ dwconv3x3 residual) -> GELU -> BN; conv1x1 -> BN."""
+    ffn = randomize_(IRFFN(8, mlp_ratio=2.0)).double()
+    x = torch.randn(2, 8, 4, 5, dtype=torch.float64)
+
+    def bn(t, m):
+        return F.batch_norm(t, m.running_mean, m.running_var, m.weight, m.bias, False, 0.0, m.eps)
+
+    h = bn(F.gelu(F.conv2d(x, ffn.conv1.weight, ffn.conv1.bias)), ffn.bn1)
+    h = bn(F.gelu(h + F.conv2d(h, ffn.dwconv.weight, ffn.dwconv.bias, padding=1, groups=16)), ffn.bn2)
+    expected = bn(F.conv2d(h, ffn.conv2.weight, ffn.conv2.bias), ffn.bn3)
+    torch.testing.assert_close(ffn(x), expected)
+    swapped = bn(F.conv2d(x, ffn.conv1.weight, ffn.conv1.bias), ffn.bn1)  # conv -> BN (no act) is a different block
+    assert not torch.allclose(F.gelu(swapped), bn(F.gelu(F.conv2d(x, ffn.conv1.weight, ffn.conv1.bias)), ffn.bn1))
+
+
+def test_trace_keeps_sizes_dynamic():
+    block = CMTBlock(32, 32, 1, heads=2, sr=2).eval()
+    traced = torch.jit.trace(block, torch.randn(1, 32, 8, 8))
+    x = torch.randn(2, 32, 5, 11)
+    torch.testing.assert_close(traced(x), block(x))
+
+
+@pytest.mark.parametrize(
+    "build,needle",
+    [
+        (lambda: CMTBlock(30, 30, 1, 4), "channels=30 is not divisible by heads=4"),
+        (lambda: CMTBlock(32, 32, 1, 2, 0), "sr=0"),
+        (lambda: CMTBlock(32, 32, 1, 4, 1, 4.0, 3), "qk_ratio"),
+    ],
+)
+def test_bad_arguments_fail_clearly(build, needle):
+    with pytest.raises(ConfigError, match="Fix") as info:
+        build()
+    assert needle in str(info.value)

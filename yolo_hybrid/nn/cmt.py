@@ -1,0 +1,198 @@
+"""CMT: Convolutional Neural Networks Meet Vision Transformers (Guo et al., CVPR 2022, arXiv 2107.06263).
+
+A CMT block is a local perception unit (depthwise 3x3 conv with a residual), lightweight multi-head self-attention
+(keys and values from a map reduced by a strided depthwise conv + BN, plus a relative position bias) and an
+inverted-residual FFN, each with a residual. The official relative bias is a full (heads, N, N / sr^2) table tied to
+one input size. Here the bias is indexed by offset, Swin-style: query pixel (y_q, x_q) and key cell (y_k, x_k) of the
+reduced map (covering query pixels y_k*sr ... y_k*sr + sr - 1) get ``table[head, y_k*sr - y_q, x_k*sr - x_q]``, from a
+table sized for a maximum map extent ``P``. That works at any size; at a size where the official table applies it is
+that table with the values the offsets select (tested), and offsets beyond ``P - 1`` are clipped.
+
+Layers:
+    LightweightMHSA: CMT's attention (spatial reduction ``sr``, offset-indexed relative position bias).
+    IRFFN: inverted residual FFN, official op order.
+    CMTLayer: one CMT block (LPU, LMHSA, IRFFN).
+    CMTBlock: YAML-level stack of ``n`` CMT layers, channel-preserving.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from ultralytics.nn.modules import Conv
+
+from yolo_hybrid.errors import ConfigError, check_divisible, check_positive_int
+from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
+
+__all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock"]
+
+
+def reduced_offsets(length, reduced_length, sr: int, max_size: int, device=None) -> torch.Tensor:
+    """Table row for every (query pixel, key cell) pair on one axis: ``clamp(k*sr - q, +-(P-1)) + P - 1``.
+
+    Returns:
+        (torch.Tensor): Long tensor (length, reduced_length).
+    """
+    q = torch.arange(length, device=device)
+    k = torch.arange(reduced_length, device=device) * sr
+    return (k[None, :] - q[:, None]).clamp(-(max_size - 1), max_size - 1) + (max_size - 1)
+
+
+class LightweightMHSA(nn.Module):
+    """CMT's lightweight MHSA: ``proj(softmax(q k^T * scale + B) v)`` with k, v from a spatially reduced map.
+
+    * q = 1x1 conv to ``C / qk_ratio``; k = 1x1 conv to ``C / qk_ratio``, v = 1x1 conv to C (biases, as CMT's
+      ``qkv_bias=True`` models), both on ``BN(dwconv_{sr x sr, stride sr}(x))`` when ``sr > 1``;
+      the reduction pads the right/bottom edge by ``sr - 1`` so any H, W >= 1 works (ceil(H / sr) key rows; with H
+      divisible by sr this is exactly the official reduction), and its BN also trains on a 1 x 1 reduced map with a
+      batch of one (``SingleValueBatchNorm2d``).
+    * scale = ``(C / heads) ** -0.5`` (the official code uses C / heads even when qk_ratio != 1).
+    * B: offset-indexed relative position bias per head (see module docstring), added after scaling.
+
+    Args:
+        dim (int): Channels.
+        heads (int): Attention heads (CMT stages: 1, 2, 4, 8).
+        sr (int): Spatial reduction of keys/values (CMT stages: 8, 4, 2, 1).
+        qk_ratio (int): Query/key width divisor.
+        max_size (int): Maximum map extent with exact relative offsets.
+
+    Examples:
+        >>> LightweightMHSA(64, heads=2, sr=2)(torch.randn(1, 64, 9, 6)).shape
+        torch.Size([1, 64, 9, 6])
+    """
+
+    def __init__(self, dim: int, heads: int = 1, sr: int = 1, qk_ratio: int = 1, max_size: int = 64):
+        super().__init__()
+        name = type(self).__name__
+        check_positive_int(name, "heads", heads, "use a positive number of heads, e.g. 4")
+        check_positive_int(name, "sr", sr, "use a spatial reduction of 1, 2, 4 or 8")
+        check_positive_int(name, "qk_ratio", qk_ratio, "use 1 (CMT's default)")
+        check_positive_int(name, "max_size", max_size, "give the largest expected map extent, e.g. 64")
+        check_divisible(name, "channels", dim, heads, "heads", f"choose CMT heads dividing {dim}, or change the width")
+        check_divisible(name, f"query/key channels {dim}//qk_ratio", dim // qk_ratio, heads, "heads",
+                        "choose qk_ratio and heads so that heads divide dim // qk_ratio")
+        self.heads, self.sr, self.max_size = heads, sr, max_size
+        self.qk_dim = dim // qk_ratio
+        self.scale = (dim // heads) ** -0.5
+        self.q = nn.Conv2d(dim, self.qk_dim, 1)
+        self.k = nn.Conv2d(dim, self.qk_dim, 1)
+        self.v = nn.Conv2d(dim, dim, 1)
+        self.reduce = (
+            nn.Sequential(nn.ConstantPad2d((0, sr - 1, 0, sr - 1), 0.0), nn.Conv2d(dim, dim, sr, sr, groups=dim),
+                          SingleValueBatchNorm2d(dim))
+            if sr > 1
+            else nn.Identity()
+        )
+        self.rel_bias = nn.Parameter(torch.randn(heads, (2 * max_size - 1) ** 2))  # official init: randn
+        self.proj = nn.Conv2d(dim, dim, 1)
+
+    def relative_bias(self, height, width, key_height, key_width) -> torch.Tensor:
+        """The bias (heads, H*W, Hk*Wk) for this map size, gathered from the offset table."""
+        device = self.rel_bias.device
+        span = 2 * self.max_size - 1
+        rows = reduced_offsets(height, key_height, self.sr, self.max_size, device)  # (H, Hk)
+        cols = reduced_offsets(width, key_width, self.sr, self.max_size, device)  # (W, Wk)
+        index = rows[:, None, :, None] * span + cols[None, :, None, :]  # (H, W, Hk, Wk)
+        n, nk = height * width, key_height * key_width
+        return self.rel_bias.index_select(1, index.reshape(-1)).reshape(self.heads, n, nk)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, height, width = x.shape
+        reduced = self.reduce(x)
+        key_height, key_width = reduced.shape[-2:]
+        n, nk = height * width, key_height * key_width
+        q = self.q(x).reshape(b, self.heads, self.qk_dim // self.heads, n).transpose(-1, -2)
+        k = self.k(reduced).reshape(b, self.heads, self.qk_dim // self.heads, nk)
+        v = self.v(reduced).reshape(b, self.heads, c // self.heads, nk).transpose(-1, -2)
+        logits = torch.matmul(q, k) * self.scale + self.relative_bias(height, width, key_height, key_width)
+        out = torch.matmul(logits.softmax(-1), v)
+        return self.proj(out.transpose(-1, -2).reshape(b, c, height, width))
+
+
+class IRFFN(nn.Module):
+    """CMT's inverted residual FFN, official op order.
+
+    ``h = BN(GELU(conv1x1(x)))``; ``h = BN(GELU(h + dwconv3x3(h)))``; ``out = BN(conv1x1(h))`` (convs with bias;
+    note conv -> act -> BN, not conv -> BN -> act).
+
+    Args:
+        dim (int): Channels in and out.
+        mlp_ratio (float): Hidden width ratio.
+    """
+
+    def __init__(self, dim: int, mlp_ratio: float = 4.0):
+        super().__init__()
+        hidden = int(dim * mlp_ratio)
+        if hidden < 1:
+            raise ConfigError(f"{type(self).__name__}: mlp_ratio={mlp_ratio} leaves no hidden channel. Fix: use >= 1.")
+        self.conv1 = nn.Conv2d(dim, hidden, 1)
+        self.act1 = nn.GELU()
+        self.bn1 = nn.BatchNorm2d(hidden)
+        self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
+        self.act2 = nn.GELU()
+        self.bn2 = nn.BatchNorm2d(hidden)
+        self.conv2 = nn.Conv2d(hidden, dim, 1)
+        self.bn3 = nn.BatchNorm2d(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.bn1(self.act1(self.conv1(x)))
+        h = self.bn2(self.act2(h + self.dwconv(h)))
+        return self.bn3(self.conv2(h))
+
+
+class CMTLayer(nn.Module):
+    """One CMT block: ``x = x + LPU(x)``; ``x = x + LMHSA(LN(x))``; ``x = x + IRFFN(LN(x))``.
+
+    LPU is a depthwise 3x3 conv (bias); LayerNorms over channels with eps 1e-6, as CMT.
+
+    Args:
+        dim (int): Channels.
+        heads (int): Attention heads.
+        sr (int): Key/value spatial reduction.
+        mlp_ratio (float): IRFFN hidden ratio.
+        qk_ratio (int): Query/key width divisor.
+        max_size (int): Maximum map extent with exact relative offsets.
+    """
+
+    def __init__(self, dim: int, heads: int = 1, sr: int = 1, mlp_ratio: float = 4.0, qk_ratio: int = 1,
+                 max_size: int = 64):
+        super().__init__()
+        self.lpu = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
+        self.norm1 = LayerNorm2d(dim)
+        self.attn = LightweightMHSA(dim, heads, sr, qk_ratio, max_size)
+        self.norm2 = LayerNorm2d(dim)
+        self.ffn = IRFFN(dim, mlp_ratio)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.lpu(x)
+        x = x + self.attn(self.norm1(x))
+        return x + self.ffn(self.norm2(x))
+
+
+class CMTBlock(nn.Module):
+    """``n`` CMT layers at ``c2`` channels (YAML ``[-1, 3, CMTBlock, [512, 4, 2]]``); a 1x1 Conv first if c1 != c2.
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Channels of the layers (and output).
+        n (int): Number of CMT layers.
+        heads (int): Attention heads.
+        sr (int): Key/value spatial reduction (CMT: 8 at stride 4, 4 at 8, 2 at 16, 1 at 32).
+        mlp_ratio (float): IRFFN hidden ratio (CMT-S: 4).
+        qk_ratio (int): Query/key width divisor.
+        max_size (int): Maximum map extent with exact relative offsets (imgsz / stride of the placement).
+
+    Examples:
+        >>> CMTBlock(64, 64, n=2, heads=2, sr=2)(torch.randn(1, 64, 7, 10)).shape
+        torch.Size([1, 64, 7, 10])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, heads: int = 1, sr: int = 1, mlp_ratio: float = 4.0,
+                 qk_ratio: int = 1, max_size: int = 64):
+        super().__init__()
+        self.proj = nn.Identity() if c1 == c2 else Conv(c1, c2, 1)
+        self.m = nn.Sequential(*(CMTLayer(c2, heads, sr, mlp_ratio, qk_ratio, max_size) for _ in range(n)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.m(self.proj(x))
+
