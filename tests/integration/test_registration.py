@@ -23,7 +23,8 @@ def test_parity_table_is_not_trivial():
     """The compared table really varies with scale (so equality above is meaningful)."""
     layouts = parity.layouts()
     exercised = {name for _, _, replaced in layouts for name in replaced.values()}
-    assert exercised == set(yolo_hybrid.YAML_BLOCKS)  # every registered block is exercised
+    body_blocks = {name for name, (_, kind) in yolo_hybrid.YAML_BLOCKS.items() if kind != "head"}
+    assert exercised == body_blocks  # every registered body block is exercised (heads: tests/nn/test_pooling.py)
     _, ours, replaced = layouts[0]
     n, m = parity.layer_table(ours, "n"), parity.layer_table(ours, "m")
     assert [row[2] for row in n] != [row[2] for row in m]  # widths differ

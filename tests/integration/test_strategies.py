@@ -21,10 +21,15 @@ class Conv(nn.Module):
     pass
 
 
+class Classify(nn.Module):
+    pass
+
+
 def _fake_tasks(source: str | None, with_stock=True) -> types.ModuleType:
     module = types.ModuleType("fake_tasks")
+    module.guess_model_task = lambda model: "detect"
     if with_stock:
-        module.C3, module.Conv = C3, Conv
+        module.C3, module.Conv, module.Classify = C3, Conv, Classify
     if source is not None:
         exec(compile(source, "<no file>", "exec"), module.__dict__)  # no readable source: AST strategy cannot apply
     return module

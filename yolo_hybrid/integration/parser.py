@@ -29,10 +29,11 @@ import torch.nn as nn
 
 from yolo_hybrid.errors import ConfigError, UnsupportedUltralyticsError, YoloHybridError
 
-__all__ = ["BASE_GLOBAL", "REPEAT_GLOBAL", "STRATEGIES", "extend_parse_model", "ast_patched_parse_model", "make_alias"]
+__all__ = ["BASE_GLOBAL", "REPEAT_GLOBAL", "HEAD_GLOBAL", "STRATEGIES", "extend_parse_model", "ast_patched_parse_model", "make_alias"]
 
 BASE_GLOBAL = "_yolo_hybrid_base_modules"
 REPEAT_GLOBAL = "_yolo_hybrid_repeat_modules"
+HEAD_GLOBAL = "_yolo_hybrid_head_modules"
 STRATEGIES = ("ast", "alias")
 MARKER = "__yolo_hybrid__"
 
@@ -66,6 +67,19 @@ def ast_patched_parse_model(parse_model, tasks):
         raise _PatchError(f"expected 1 base and 1 repeat collection in parse_model, found {len(base)} and {len(repeat)}")
     for node, global_name in ((base[0], BASE_GLOBAL), (repeat[0], REPEAT_GLOBAL)):
         node.elts.append(ast.Starred(value=ast.Name(id=global_name, ctx=ast.Load()), ctx=ast.Load()))
+    for node in ast.walk(tree):  # 8.4: `if m is not Classify:` guards width scaling of c2 -> exempt our heads too
+        if (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Name)
+            and node.left.id == "m"
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], ast.IsNot)
+            and isinstance(node.comparators[0], ast.Name)
+            and node.comparators[0].id == "Classify"
+        ):
+            node.ops = [ast.NotIn()]
+            heads = ast.Starred(value=ast.Name(id=HEAD_GLOBAL, ctx=ast.Load()), ctx=ast.Load())
+            node.comparators = [ast.Tuple(elts=[ast.Name(id="Classify", ctx=ast.Load()), heads], ctx=ast.Load())]
     ast.increment_lineno(tree, first_line - 1)
     ast.fix_missing_locations(tree)
     code = compile(tree, filename=getattr(tasks, "__file__", "<ultralytics.nn.tasks>"), mode="exec")
@@ -90,14 +104,31 @@ class _AliasMeta(type):
         return hash(cls._yh_stock)
 
     def __call__(cls, *args, **kwargs):
+        if cls._yh_unscaled_c2 and len(args) >= 2:
+            args = (args[0], _raw_c2(sys._getframe(1), args[1]), *args[2:])
         return cls._yh_target(*args, **kwargs)
 
 
-def make_alias(target: type, stock: type) -> type:
+def _raw_c2(frame, scaled):
+    """The YAML row's own c2 (a head's class count) from parse_model's frame; ``scaled`` if it cannot be found.
+
+    The alias strategy cannot exempt a class from width scaling (8.4 tests ``m is not Classify``), so the stand-in of
+    a head takes the unscaled value back from the row being built.
+    """
+    try:
+        d, i = frame.f_locals["d"], frame.f_locals["i"]
+        value = list(d["backbone"] + d["head"])[i][3][0]
+        return value if isinstance(value, int) and not isinstance(value, bool) else scaled
+    except (KeyError, IndexError, TypeError):
+        return scaled
+
+
+def make_alias(target: type, stock: type, unscaled_c2: bool = False) -> type:
     """A stand-in for ``target`` that ``parse_model``'s membership tests take for ``stock`` (e.g. C3 or Conv)."""
     namespace = {
         "_yh_target": target,
         "_yh_stock": stock,
+        "_yh_unscaled_c2": unscaled_c2,
         "__module__": target.__module__,
         "__qualname__": target.__qualname__,
         "__doc__": target.__doc__,
@@ -146,7 +177,10 @@ def with_layer_context(parse_model, our_names: frozenset, report: dict):
 
 
 def extend_parse_model(tasks, blocks: dict, strategy: str, report: dict) -> str:
-    """Make every block of ``blocks`` (``{name: (cls, "base" | "repeat")}``) known to ``tasks.parse_model``.
+    """Make every block of ``blocks`` (``{name: (cls, "base" | "repeat" | "head")}``) known to ``tasks.parse_model``.
+
+    ``head`` blocks are treated like Ultralytics' ``Classify``: c1 from the channel list, c2 (the class count) not
+    width-scaled.
 
     Args:
         tasks: The ``ultralytics.nn.tasks`` module.
@@ -179,20 +213,23 @@ def extend_parse_model(tasks, blocks: dict, strategy: str, report: dict) -> str:
                 ) from error
             used = "alias"
     if used == "alias":
-        stock = {"repeat": tasks.__dict__.get("C3"), "base": tasks.__dict__.get("Conv")}
+        stock = {"repeat": tasks.__dict__.get("C3"), "base": tasks.__dict__.get("Conv"),
+                 "head": tasks.__dict__.get("Classify")}
         if not all(isinstance(cls, type) for cls in stock.values()):
             raise UnsupportedUltralyticsError(
-                "neither strategy applies: parse_model's source is unusable and ultralytics.nn.tasks has no C3/Conv. "
+                "neither strategy applies: parse_model's source is unusable and ultralytics.nn.tasks lacks C3, Conv or "
+                "Classify. "
                 "Fix: install a supported Ultralytics version (see yolo_hybrid.integration.version)."
             )
         for name, (cls, kind) in blocks.items():
-            setattr(tasks, name, make_alias(cls, stock[kind]))
+            setattr(tasks, name, make_alias(cls, stock[kind], unscaled_c2=kind == "head"))
         patched = original
     else:
         for name, (cls, _) in blocks.items():
             setattr(tasks, name, cls)
     setattr(tasks, BASE_GLOBAL, tuple(cls for cls, _kind in blocks.values()))
     setattr(tasks, REPEAT_GLOBAL, tuple(cls for cls, kind in blocks.values() if kind == "repeat"))
+    setattr(tasks, HEAD_GLOBAL, tuple(cls for cls, kind in blocks.values() if kind == "head"))
     wrapped = with_layer_context(patched, frozenset(blocks), report)
     tasks.parse_model = wrapped
     package = sys.modules.get(getattr(tasks, "__package__", None) or "")

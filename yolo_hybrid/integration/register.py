@@ -64,7 +64,7 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
         check_ultralytics_version(version)
         chosen = _strategy(strategy)
 
-        from yolo_hybrid.integration import configs, flops, parser, safe_load
+        from yolo_hybrid.integration import configs, flops, heads, parser, safe_load
         from yolo_hybrid.nn import YAML_BLOCKS
 
         report = {"blocks": sorted(YAML_BLOCKS), "ultralytics": version, "trigger": trigger}
@@ -72,6 +72,7 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
             report["strategy"] = parser.extend_parse_model(tasks, YAML_BLOCKS, chosen, report)
         except UnsupportedUltralyticsError as error:
             raise UnsupportedUltralyticsError(f"ultralytics {version}: {error}") from error
+        heads.patch_guess_model_task(tasks, frozenset(n for n, (_, kind) in YAML_BLOCKS.items() if kind == "head"))
         import ultralytics.utils.checks as checks  # already imported by tasks itself
 
         configs.patch_check_file(checks)

@@ -1,0 +1,196 @@
+"""PatchConvNet's attention-based pooling (Touvron et al., "Augmenting Convolutional networks with attention-based
+aggregation", arXiv 2112.13692) as an Ultralytics classification head.
+
+Global average pooling is replaced by one learned CLS query that attends, with one head, over itself and every patch
+(position) of the last feature map, in a single pre-norm block with layer scale and an MLP of ratio 3, followed by a
+LayerNorm. The attention weights of the CLS query over the patches show where the classifier looks.
+
+Layers:
+    LearnedAggregation: the single-query attention (q from the CLS token, k/v from CLS + patches, projection).
+    AttentionPoolingBlock: CLS <- CLS + g1 * attn(LN([CLS, patches])); CLS <- CLS + g2 * MLP(LN(CLS)).
+    AttentionPooling: CLS token + block + final LayerNorm: (B, C, H, W) -> (B, C); also returns attention maps.
+    AttnPoolClassify: Ultralytics ``Classify`` with ``AttentionPooling`` in place of average pooling.
+    attention_maps: class probabilities and attention maps of a model with that head.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from ultralytics.nn.modules import Classify
+
+from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
+
+__all__ = ["LearnedAggregation", "AttentionPoolingBlock", "AttentionPooling", "AttnPoolClassify", "attention_maps"]
+
+
+class LearnedAggregation(nn.Module):
+    """Attention of the CLS token (row 0) over all tokens, itself included: ``proj(softmax(q k^T / sqrt(d)) v)``.
+
+    Args:
+        dim (int): Token width.
+        heads (int): Heads (PatchConvNet: 1).
+        qkv_bias (bool): Biases of the q/k/v projections (True in every released PatchConvNet).
+
+    Shapes:
+        tokens: (B, 1 + N, dim) -> (B, 1, dim) and attention weights (B, heads, 1 + N).
+    """
+
+    def __init__(self, dim: int, heads: int = 1, qkv_bias: bool = True):
+        super().__init__()
+        if heads < 1 or dim % heads:
+            from yolo_hybrid.errors import ConfigError
+
+            raise ConfigError(f"{type(self).__name__}: heads={heads} must divide dim={dim}. Fix: use heads=1.")
+        self.heads = heads
+        self.scale = (dim // heads) ** -0.5
+        self.q = nn.Linear(dim, dim, bias=qkv_bias)
+        self.k = nn.Linear(dim, dim, bias=qkv_bias)
+        self.v = nn.Linear(dim, dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, n, c = tokens.shape
+        d = c // self.heads
+        q = self.q(tokens[:, :1]).reshape(b, 1, self.heads, d).transpose(1, 2)  # (B, h, 1, d)
+        k = self.k(tokens).reshape(b, n, self.heads, d).transpose(1, 2)  # (B, h, 1+N, d)
+        v = self.v(tokens).reshape(b, n, self.heads, d).transpose(1, 2)
+        attn = (torch.matmul(q * self.scale, k.transpose(-1, -2))).softmax(-1)  # (B, h, 1, 1+N)
+        out = torch.matmul(attn, v).transpose(1, 2).reshape(b, 1, c)
+        return self.proj(out), attn[:, :, 0]
+
+
+class AttentionPoolingBlock(nn.Module):
+    """PatchConvNet's class-token-only block with layer scale (``Layer_scale_init_Block_only_token``).
+
+    Args:
+        dim (int): Token width.
+        mlp_ratio (float): MLP hidden ratio (3.0).
+        init_scale (float): Layer-scale initial value (PatchConvNet-S60: 1e-4).
+        heads (int): Attention heads (1).
+    """
+
+    def __init__(self, dim: int, mlp_ratio: float = 3.0, init_scale: float = 1e-4, heads: int = 1):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = LearnedAggregation(dim, heads)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+        self.gamma1 = nn.Parameter(torch.full((dim,), float(init_scale)))
+        self.gamma2 = nn.Parameter(torch.full((dim,), float(init_scale)))
+
+    def forward(self, cls: torch.Tensor, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out, attn = self.attn(self.norm1(torch.cat((cls, patches), 1)))
+        cls = cls + self.gamma1 * out
+        return cls + self.gamma2 * self.mlp(self.norm2(cls)), attn
+
+
+class AttentionPooling(nn.Module):
+    """(B, C, H, W) -> (B, C): learned CLS query, one attention block over [CLS, patches], final LayerNorm.
+
+    Args:
+        dim (int): Channels C.
+        mlp_ratio (float): MLP hidden ratio.
+        init_scale (float): Layer-scale initial value.
+    """
+
+    def __init__(self, dim: int, mlp_ratio: float = 3.0, init_scale: float = 1e-4):
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        nn.init.trunc_normal_(self.cls_token, std=0.02)
+        self.block = AttentionPoolingBlock(dim, mlp_ratio, init_scale)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+
+    def forward_with_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pooled features (B, C) and the CLS attention over [CLS, patches] (B, heads, 1 + H*W)."""
+        patches = x.flatten(2).transpose(1, 2)  # (B, H*W, C), row-major positions
+        cls, attn = self.block(self.cls_token.expand(x.shape[0], -1, -1), patches)
+        return self.norm(cls)[:, 0], attn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_attention(x)[0]
+
+
+class AttnPoolClassify(Classify):
+    """Ultralytics ``Classify`` with PatchConvNet attention pooling in place of global average pooling.
+
+    As in PatchConvNet, the attention pools the trunk's own features (the head input, c1 channels); Classify's 1x1
+    Conv-BN-SiLU to 1280 and its Linear then act on the pooled vector. (Pooling after the 1280-channel conv, the
+    literal slot of Classify's average pooling, would put a 1280-wide attention block and MLP, about 16 M parameters,
+    into every scale, nano included.) The conv's BN is a ``SingleValueBatchNorm2d`` since it sees one value per
+    channel and image.
+
+    Same constructor, ``.conv``/``.linear`` and output conventions as ``Classify`` (logits in training, softmax in
+    export, ``(softmax, logits)`` otherwise), so Ultralytics treats it as its own head: task ``classify``, ``nc`` not
+    width-scaled, ``reshape_outputs`` when a dataset changes ``nc``, export.
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Number of classes.
+        k, s, p, g: The head conv's kernel, stride, padding, groups (as Classify).
+        mlp_ratio (float): Pooling MLP ratio (PatchConvNet: 3).
+        init_scale (float): Layer-scale initial value (PatchConvNet-S60: 1e-4).
+
+    Examples:
+        >>> head = AttnPoolClassify(256, 10).eval()
+        >>> probs, logits = head(torch.randn(2, 256, 7, 5))
+    """
+
+    def __init__(self, c1: int, c2: int, k: int = 1, s: int = 1, p=None, g: int = 1, mlp_ratio: float = 3.0,
+                 init_scale: float = 1e-4):
+        super().__init__(c1, c2, k, s, p, g)
+        bn = self.conv.bn
+        self.conv.bn = SingleValueBatchNorm2d(bn.num_features, bn.eps, bn.momentum)
+        self.pool = AttentionPooling(c1, mlp_ratio, init_scale)
+
+    def forward(self, x):
+        if isinstance(x, list):
+            x = torch.cat(x, 1)
+        pooled = self.pool(x)[:, :, None, None]  # (B, c1, 1, 1)
+        x = self.linear(self.drop(self.conv(pooled).flatten(1)))
+        if self.training:
+            return x
+        y = x.softmax(1)
+        return y if self.export else (y, x)
+
+    def attention(self, x: torch.Tensor) -> torch.Tensor:
+        """Attention of the CLS query over the head's input map: (B, H, W) weights of the patches.
+
+        ``x`` is the head's input (what the previous layer outputs). The weights over patches plus the CLS token's
+        weight on itself sum to 1.
+        """
+        if isinstance(x, list):
+            x = torch.cat(x, 1)
+        _, attn = self.pool.forward_with_attention(x)
+        b, _, height, width = x.shape
+        return attn.mean(1)[:, 1:].reshape(b, height, width)
+
+
+def attention_maps(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class probabilities and per-patch attention maps of a classifier whose head is ``AttnPoolClassify``.
+
+    Args:
+        model (nn.Module): An Ultralytics ``ClassificationModel`` (e.g. ``YOLO(...).model``).
+        images (torch.Tensor): (B, 3, H, W) in [0, 1], preprocessed as for the model.
+
+    Returns:
+        (tuple): probabilities (B, nc) and attention (B, H', W') over the head's input map (stride 32).
+    """
+    head = next((m for m in model.modules() if isinstance(m, AttnPoolClassify)), None)
+    if head is None:
+        raise ValueError("attention_maps() needs a model whose head is AttnPoolClassify (e.g. yolov8-cls-attnpool.yaml)")
+    captured = {}
+    hook = head.register_forward_pre_hook(lambda module, args: captured.__setitem__("x", args[0]))
+    try:
+        with torch.no_grad():
+            out = model(images)
+            maps = head.attention(captured["x"])
+    finally:
+        hook.remove()
+    probs = out[0] if isinstance(out, (tuple, list)) else out
+    return probs, maps
