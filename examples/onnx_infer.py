@@ -53,7 +53,6 @@ def main(argv=None) -> int:
         forbid("torch", "ultralytics", "yolo_hybrid")
 
     import cv2
-    import numpy as np
     import onnxruntime as ort
 
     session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.nn.reference import bn_eval, randomize_
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn.bot import BoT3, BoTStage, BottleneckTransformer, C2fBoT, RelPosMHSA2d
 
@@ -47,29 +48,10 @@ def reference_mhsa(attn: RelPosMHSA2d, x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def bn_eval(x, bn):
-    shape = (1, -1, 1, 1)
-    return (x - bn.running_mean.view(shape)) / torch.sqrt(bn.running_var.view(shape) + bn.eps) * bn.weight.view(
-        shape
-    ) + bn.bias.view(shape)
-
-
 def conv_bn(x, conv, act=True):
     """Ultralytics Conv (conv -> BN -> SiLU) written out."""
     y = bn_eval(F.conv2d(x, conv.conv.weight, None, conv.conv.stride, conv.conv.padding), conv.bn)
     return y * torch.sigmoid(y) if act else y
-
-
-def randomize_(module: torch.nn.Module) -> torch.nn.Module:
-    """Random BN statistics and affine parameters, so zero-initialised gammas do not hide anything."""
-    gen = torch.Generator().manual_seed(1)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-            m.weight.data.copy_(torch.randn(m.num_features, generator=gen))
-            m.bias.data.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
-    return module.eval()
 
 
 @pytest.mark.parametrize("use_sdpa", [True, False])

@@ -8,19 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.nn.reference import randomize_
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn.cmt import IRFFN, CMTBlock, CMTLayer, LightweightMHSA
-
-
-def randomize_(module):
-    gen = torch.Generator().manual_seed(0)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-            m.weight.data.copy_(torch.randn(m.num_features, generator=gen))
-            m.bias.data.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
-    return module.eval()
 
 
 def official_table(attn: LightweightMHSA, height: int, width: int) -> torch.Tensor:

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.nn.reference import randomize_
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn.cot import C2fCoT, CoT, CoT3, CoTBottleneck, LocalAggregation, local_aggregate
 
@@ -65,15 +66,6 @@ def test_aggregation_is_strictly_local():
             bumped[0, :, y, x] += 1.0
             changed = (local_aggregate(bumped, weight, 3) - base)[0, :, py, px].abs().max() > 0
             assert bool(changed) == (abs(y - py) <= 1 and abs(x - px) <= 1), (y, x)
-
-
-def randomize_(module):
-    gen = torch.Generator().manual_seed(0)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-    return module.eval()
 
 
 def test_group_norm_normalises_each_filter_over_taps_and_pixels():

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.nn.reference import bn_eval, randomize_
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn.smt import (
     C2fSAM,
@@ -20,24 +21,6 @@ from yolo_hybrid.nn.smt import (
     SMTStage,
 )
 from yolo_hybrid.nn.norm import LayerNorm2d
-
-
-def bn_eval(x, bn):
-    shape = (1, -1, 1, 1)
-    return (x - bn.running_mean.view(shape)) / torch.sqrt(bn.running_var.view(shape) + bn.eps) * bn.weight.view(
-        shape
-    ) + bn.bias.view(shape)
-
-
-def randomize_(module):
-    gen = torch.Generator().manual_seed(0)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-            m.weight.data.copy_(torch.randn(m.num_features, generator=gen))
-            m.bias.data.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
-    return module.eval()
 
 
 def reference_sam(m: ScaleAwareModulation, x: torch.Tensor) -> torch.Tensor:

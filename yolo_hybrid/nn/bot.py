@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from ultralytics.nn.modules import Conv
 
 from yolo_hybrid.errors import ConfigError, check_choice, check_divisible, check_fraction, check_positive_int
+from yolo_hybrid.nn.csp import C2fLayout, C3Layout
 
 __all__ = ["RelPosMHSA2d", "BottleneckTransformer", "BoTStage", "BoT3", "C2fBoT", "DEFAULT_MAX_SIZE"]
 
@@ -224,7 +225,7 @@ class BoTStage(nn.Module):
         return self.m(x)
 
 
-class BoT3(nn.Module):
+class BoT3(C3Layout):
     """CSP bottleneck with 3 convolutions (Ultralytics C3) whose inner blocks are BottleneckTransformers.
 
     Accepts the positional arguments of the YOLO community's BoT3, ``(c1, c2, n, e, e2, w, h)``, so existing YAMLs
@@ -249,21 +250,13 @@ class BoT3(nn.Module):
 
     def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, e2: float = 1.0, w=None, h=None,
                  heads: int = 4, max_size=None):
-        super().__init__()
         name = type(self).__name__
         e = check_fraction(name, "e", e, "BoT3 takes (c2, e, e2, w, h): pass e as a ratio such as 0.5, not a bool")
         size = _max_size(name, max_size, w, h)
-        c_ = int(c2 * e)
-        self.cv1 = Conv(c1, c_, 1)
-        self.cv2 = Conv(c1, c_, 1)
-        self.cv3 = Conv(2 * c_, c2, 1)
-        self.m = nn.Sequential(*(BottleneckTransformer(c_, c_, 1, heads, e2, size) for _ in range(n)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.cv3(torch.cat((self.m(self.cv1(x)), self.cv2(x)), 1))
+        super().__init__(c1, c2, n, e, lambda c_: BottleneckTransformer(c_, c_, 1, heads, e2, size))
 
 
-class C2fBoT(nn.Module):
+class C2fBoT(C2fLayout):
     """YOLOv8's C2f layout (split, chained blocks, concatenate every output) with BottleneckTransformer blocks.
 
     Args:
@@ -282,19 +275,10 @@ class C2fBoT(nn.Module):
 
     def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = True, e: float = 0.5, heads: int = 4,
                  max_size=None):
-        super().__init__()
         name = type(self).__name__
         if not isinstance(shortcut, bool):
             raise ConfigError(f"{name}: shortcut={shortcut!r} must be True or False (C2fBoT takes (c2, shortcut, e)).")
         e = check_fraction(name, "e", e, "pass e as a ratio such as 0.5")
         size = _max_size(name, max_size)
-        self.c = int(c2 * e)
-        self.cv1 = Conv(c1, 2 * self.c, 1)
-        self.cv2 = Conv((2 + n) * self.c, c2, 1)
-        self.m = nn.ModuleList(BottleneckTransformer(self.c, self.c, 1, heads, 1.0, size, shortcut) for _ in range(n))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = list(self.cv1(x).chunk(2, 1))
-        y.extend(m(y[-1]) for m in self.m)
-        return self.cv2(torch.cat(y, 1))
+        super().__init__(c1, c2, n, e, lambda c: BottleneckTransformer(c, c, 1, heads, 1.0, size, shortcut))
 

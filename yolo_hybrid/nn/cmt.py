@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from ultralytics.nn.modules import Conv
 
 from yolo_hybrid.errors import ConfigError, check_divisible, check_positive_int
+from yolo_hybrid.nn.csp import StackLayout
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
 
 __all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock"]
@@ -169,7 +169,7 @@ class CMTLayer(nn.Module):
         return x + self.ffn(self.norm2(x))
 
 
-class CMTBlock(nn.Module):
+class CMTBlock(StackLayout):
     """``n`` CMT layers at ``c2`` channels (YAML ``[-1, 3, CMTBlock, [512, 4, 2]]``); a 1x1 Conv first if c1 != c2.
 
     Args:
@@ -189,10 +189,5 @@ class CMTBlock(nn.Module):
 
     def __init__(self, c1: int, c2: int, n: int = 1, heads: int = 1, sr: int = 1, mlp_ratio: float = 4.0,
                  qk_ratio: int = 1, max_size: int = 64):
-        super().__init__()
-        self.proj = nn.Identity() if c1 == c2 else Conv(c1, c2, 1)
-        self.m = nn.Sequential(*(CMTLayer(c2, heads, sr, mlp_ratio, qk_ratio, max_size) for _ in range(n)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.m(self.proj(x))
+        super().__init__(c1, c2, n, lambda j: CMTLayer(c2, heads, sr, mlp_ratio, qk_ratio, max_size))
 

@@ -28,6 +28,7 @@ import torch.utils.checkpoint
 from ultralytics.nn.modules import Conv
 
 from yolo_hybrid.errors import ConfigError, check_choice, check_divisible, check_fraction
+from yolo_hybrid.nn.csp import C2fLayout, C3Layout
 from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
 
 __all__ = ["local_aggregate", "LocalAggregation", "ConcatConv", "CoT", "CoTBottleneck", "CoT3", "C2fCoT"]
@@ -332,7 +333,7 @@ def _community_shortcut(block: str, shortcut, g) -> bool:
     return shortcut
 
 
-class CoT3(nn.Module):
+class CoT3(C3Layout):
     """CSP bottleneck with 3 convolutions (Ultralytics C3) whose inner blocks are CoTBottlenecks.
 
     Signature of Ultralytics' C3 and of the YOLO community's CoT3, ``(c1, c2, n, shortcut, g, e)``, so existing
@@ -355,20 +356,12 @@ class CoT3(nn.Module):
 
     def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = True, g: int = 1, e: float = 0.5, k: int = 3,
                  checkpoint: bool = False):
-        super().__init__()
         shortcut = _community_shortcut(type(self).__name__, shortcut, g)
         e = check_fraction(type(self).__name__, "e", e, "pass e as a ratio such as 0.5")
-        c_ = int(c2 * e)
-        self.cv1 = Conv(c1, c_, 1)
-        self.cv2 = Conv(c1, c_, 1)
-        self.cv3 = Conv(2 * c_, c2, 1)
-        self.m = nn.Sequential(*(CoTBottleneck(c_, c_, 1, 1.0, shortcut, k, checkpoint) for _ in range(n)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.cv3(torch.cat((self.m(self.cv1(x)), self.cv2(x)), 1))
+        super().__init__(c1, c2, n, e, lambda c_: CoTBottleneck(c_, c_, 1, 1.0, shortcut, k, checkpoint))
 
 
-class C2fCoT(nn.Module):
+class C2fCoT(C2fLayout):
     """YOLOv8's C2f layout (split, chained blocks, concatenate every output) with CoTBottleneck blocks.
 
     Args:
@@ -388,15 +381,6 @@ class C2fCoT(nn.Module):
 
     def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = False, g: int = 1, e: float = 0.5, k: int = 3,
                  checkpoint: bool = False):
-        super().__init__()
         shortcut = _community_shortcut(type(self).__name__, shortcut, g)
         e = check_fraction(type(self).__name__, "e", e, "pass e as a ratio such as 0.5")
-        self.c = int(c2 * e)
-        self.cv1 = Conv(c1, 2 * self.c, 1)
-        self.cv2 = Conv((2 + n) * self.c, c2, 1)
-        self.m = nn.ModuleList(CoTBottleneck(self.c, self.c, 1, 1.0, shortcut, k, checkpoint) for _ in range(n))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = list(self.cv1(x).chunk(2, 1))
-        y.extend(m(y[-1]) for m in self.m)
-        return self.cv2(torch.cat(y, 1))
+        super().__init__(c1, c2, n, e, lambda c: CoTBottleneck(c, c, 1, 1.0, shortcut, k, checkpoint))

@@ -23,9 +23,9 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from ultralytics.nn.modules import Conv
 
 from yolo_hybrid.errors import ConfigError, check_divisible, check_fraction, check_positive_int
+from yolo_hybrid.nn.csp import C2fLayout, StackLayout
 from yolo_hybrid.nn.norm import LayerNorm2d
 
 __all__ = [
@@ -203,19 +203,7 @@ def msa_block(dim: int, heads: int = 8, mlp_ratio: float = 4.0, layer_scale=None
     return SMTBlock(dim, SMTAttention(dim, heads), mlp_ratio, layer_scale)
 
 
-class _SMTStack(nn.Module):
-    """``n`` SMT blocks at ``c2`` channels, after a 1x1 Conv when ``c1 != c2``. Subclasses choose each block."""
-
-    def __init__(self, c1: int, c2: int, n: int, make_block):
-        super().__init__()
-        self.proj = nn.Identity() if c1 == c2 else Conv(c1, c2, 1)
-        self.m = nn.Sequential(*(make_block(j) for j in range(n)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.m(self.proj(x))
-
-
-class SAMBlock(_SMTStack):
+class SAMBlock(StackLayout):
     """``n`` SMT blocks with the SAM mixer (SMT's shallow stages). YAML: ``[-1, 3, SAMBlock, [256]]``.
 
     Channel-preserving like the paper's stages: write the previous layer's c2; a different c2 adds a 1x1 Conv first.
@@ -239,7 +227,7 @@ class SAMBlock(_SMTStack):
         super().__init__(c1, c2, n, lambda j: sam_block(c2, heads, mlp_ratio, expand_ratio, layer_scale))
 
 
-class MSABlock(_SMTStack):
+class MSABlock(StackLayout):
     """``n`` SMT blocks with the MSA mixer (SMT's last stage). YAML: ``[-1, 1, MSABlock, [1024, 16, 2]]``.
 
     Args:
@@ -259,7 +247,7 @@ class MSABlock(_SMTStack):
         super().__init__(c1, c2, n, lambda j: msa_block(c2, heads, mlp_ratio, layer_scale))
 
 
-class SMTStage(_SMTStack):
+class SMTStage(StackLayout):
     """SMT's penultimate stage: ``n`` blocks alternating SAM (even j) and MSA (odd j), the evolutionary hybrid layout.
 
     Args:
@@ -289,7 +277,7 @@ class SMTStage(_SMTStack):
         )
 
 
-class C2fSAM(nn.Module):
+class C2fSAM(C2fLayout):
     """YOLOv8's C2f layout (split, chained blocks, concatenate every output) with SAM blocks; changes channels.
 
     SAM is convolutional (linear in H*W), so it suits the high-resolution neck where global attention would not.
@@ -308,14 +296,5 @@ class C2fSAM(nn.Module):
     """
 
     def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int = 4, mlp_ratio: float = 2.0):
-        super().__init__()
         e = check_fraction(type(self).__name__, "e", e, "C2fSAM takes (c2, e, heads, mlp_ratio): pass e as e.g. 0.5")
-        self.c = int(c2 * e)
-        self.cv1 = Conv(c1, 2 * self.c, 1)
-        self.cv2 = Conv((2 + n) * self.c, c2, 1)
-        self.m = nn.ModuleList(sam_block(self.c, heads, mlp_ratio) for _ in range(n))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = list(self.cv1(x).chunk(2, 1))
-        y.extend(m(y[-1]) for m in self.m)
-        return self.cv2(torch.cat(y, 1))
+        super().__init__(c1, c2, n, e, lambda c: sam_block(c, heads, mlp_ratio))
