@@ -15,6 +15,7 @@ __all__ = [
     "check_fraction",
     "check_choice",
     "check_positive_int",
+    "hidden_width",
 ]
 
 
@@ -57,3 +58,11 @@ def check_positive_int(block: str, arg: str, value, fix: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{block}: {arg}={value!r} must be an integer >= 1. Fix: {fix}")
     return value
+
+
+def hidden_width(block: str, dim: int, mlp_ratio: float) -> int:
+    """``int(dim * mlp_ratio)``, the hidden width of an FFN; ConfigError if that leaves no channel."""
+    hidden = int(dim * mlp_ratio)
+    if hidden < 1:
+        raise ConfigError(f"{block}: mlp_ratio={mlp_ratio} leaves no hidden channel. Fix: use >= 1.")
+    return hidden

@@ -126,6 +126,7 @@ def test_trace_keeps_sizes_dynamic():
         (lambda: CMTBlock(30, 30, 1, 4), "channels=30 is not divisible by heads=4"),
         (lambda: CMTBlock(32, 32, 1, 2, 0), "sr=0"),
         (lambda: CMTBlock(32, 32, 1, 4, 1, 4.0, 3), "qk_ratio"),
+        (lambda: CMTBlock(32, 32, 1, 2, 1, 0.01), "mlp_ratio=0.01 leaves no hidden channel"),
     ],
 )
 def test_bad_arguments_fail_clearly(build, needle):

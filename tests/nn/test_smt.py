@@ -185,6 +185,7 @@ def test_autocast_and_trace():
         (lambda: MSABlock(64, 64, 1, 12), "not divisible by heads=12"),
         (lambda: C2fSAM(64, 64, 1, True), "e=True"),
         (lambda: SMTStage(64, 64, 2, 4, 0), "heads=0"),
+        (lambda: SAMBlock(16, 16, 1, 4, 0.01), "mlp_ratio=0.01 leaves no hidden channel"),
     ],
 )
 def test_bad_arguments_fail_clearly(build, needle):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from yolo_hybrid.errors import ConfigError, check_divisible, check_positive_int
+from yolo_hybrid.errors import hidden_width, check_divisible, check_positive_int
 from yolo_hybrid.nn.csp import StackLayout
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
 
@@ -122,9 +122,7 @@ class IRFFN(nn.Module):
 
     def __init__(self, dim: int, mlp_ratio: float = 4.0):
         super().__init__()
-        hidden = int(dim * mlp_ratio)
-        if hidden < 1:
-            raise ConfigError(f"{type(self).__name__}: mlp_ratio={mlp_ratio} leaves no hidden channel. Fix: use >= 1.")
+        hidden = hidden_width(type(self).__name__, dim, mlp_ratio)
         self.conv1 = nn.Conv2d(dim, hidden, 1)
         self.act1 = nn.GELU()
         self.bn1 = nn.BatchNorm2d(hidden)

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from yolo_hybrid.errors import ConfigError, check_divisible, check_fraction, check_positive_int
+from yolo_hybrid.errors import hidden_width, check_divisible, check_fraction, check_positive_int
 from yolo_hybrid.nn.csp import C2fLayout, StackLayout
 from yolo_hybrid.nn.norm import LayerNorm2d
 
@@ -151,9 +151,7 @@ class DetailFFN(nn.Module):
 
     def __init__(self, dim: int, mlp_ratio: float = 4.0):
         super().__init__()
-        hidden = int(dim * mlp_ratio)
-        if hidden < 1:
-            raise ConfigError(f"{type(self).__name__}: mlp_ratio={mlp_ratio} leaves no hidden channel. Fix: use >= 1.")
+        hidden = hidden_width(type(self).__name__, dim, mlp_ratio)
         self.fc1 = nn.Conv2d(dim, hidden, 1)
         self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
         self.act = nn.GELU()
