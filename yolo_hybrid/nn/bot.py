@@ -22,6 +22,7 @@ from ultralytics.nn.modules import Conv
 
 from yolo_hybrid.errors import ConfigError, check_choice, check_divisible, check_fraction, check_positive_int
 from yolo_hybrid.nn.csp import C2fLayout, C3Layout
+from yolo_hybrid.nn.tracing import is_capturing
 
 __all__ = ["RelPosMHSA2d", "BottleneckTransformer", "BoTStage", "BoT3", "C2fBoT", "DEFAULT_MAX_SIZE"]
 
@@ -79,7 +80,7 @@ class RelPosMHSA2d(nn.Module):
         name = type(self).__name__
         check_positive_int(name, "heads", heads, "use a positive number of heads, e.g. 4")
         check_divisible(name, "channels", dim, heads, "heads", f"choose heads dividing {dim}, or change the width")
-        self.heads = heads
+        self.dim, self.heads = dim, heads
         self.dim_head = dim // heads
         self.scale = self.dim_head**-0.5
         self.max_size = _pair(max_size, name, "max_size")
@@ -91,36 +92,45 @@ class RelPosMHSA2d(nn.Module):
     def rel_logits(self, q: torch.Tensor, height, width) -> torch.Tensor:
         """Relative position logits ``q_i . r_w[dx] + q_i . r_h[dy]`` for every (query, key) pair.
 
+        Heads stay folded into the batch and no intermediate exceeds rank 4, so every converter maps the graph.
+
         Args:
-            q (torch.Tensor): Queries (B, heads, H*W, d), already scaled.
+            q (torch.Tensor): Queries (B*heads, H*W, d), already scaled.
 
         Returns:
-            (torch.Tensor): Logits (B, heads, H*W, H*W).
+            (torch.Tensor): Logits (B*heads, H*W, H*W).
         """
-        b = q.shape[0]
-        q = q.reshape(b, self.heads, height, width, self.dim_head)
+        bh, d = q.shape[0], self.dim_head
+        q = q.reshape(bh, height, width, d)
         r_h = self.rel_h[relative_offsets(height, self.max_size[0], q.device)]  # (H_q, H_k, d)
         r_w = self.rel_w[relative_offsets(width, self.max_size[1], q.device)]  # (W_q, W_k, d)
-        # logits_w[b, h, y_q, x_q, x_k] = q[b, h, y_q, x_q] . r_w[x_q, x_k]
-        rel_logits_w = torch.matmul(q.unsqueeze(-2), r_w.transpose(1, 2)).squeeze(-2)
-        # logits_h[b, h, x_q, y_q, y_k] = q[b, h, y_q, x_q] . r_h[y_q, y_k]
-        rel_logits_h = torch.matmul(q.transpose(2, 3).unsqueeze(-2), r_h.transpose(1, 2)).squeeze(-2)
-        rel_logits_h = rel_logits_h.transpose(2, 3)  # (B, heads, y_q, x_q, y_k)
-        logits = rel_logits_h.unsqueeze(-1) + rel_logits_w.unsqueeze(-2)  # (B, heads, y_q, x_q, y_k, x_k)
+        # rel_logits_w[bh, y_q, x_q, x_k] = q[bh, y_q, x_q] . r_w[x_q, x_k]: one matmul per query column x_q
+        q_by_column = q.permute(2, 0, 1, 3).reshape(width, bh * height, d)
+        rel_logits_w = torch.matmul(q_by_column, r_w.transpose(1, 2)).reshape(width, bh, height, width)
+        rel_logits_w = rel_logits_w.permute(1, 2, 0, 3)
+        # rel_logits_h[bh, y_q, x_q, y_k] = q[bh, y_q, x_q] . r_h[y_q, y_k]: one matmul per query row y_q
+        q_by_row = q.transpose(0, 1).reshape(height, bh * width, d)
+        rel_logits_h = torch.matmul(q_by_row, r_h.transpose(1, 2)).reshape(height, bh, width, height).transpose(0, 1)
         n = height * width
-        return logits.reshape(b, self.heads, n, n)
+        logits = rel_logits_h.reshape(bh * n, height, 1) + rel_logits_w.reshape(bh * n, 1, width)  # [i, y_k, x_k]
+        return logits.reshape(bh, n, n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, height, width = x.shape
+        b, _, height, width = x.shape
         n = height * width
-        q, k, v = self.qkv(x).reshape(b, 3, self.heads, self.dim_head, n).transpose(-1, -2).unbind(1)
+        qkv = self.qkv(x)
+        q, k, v = (self.tokens(qkv[:, i * self.dim : (i + 1) * self.dim], b, n) for i in range(3))
         rel = self.rel_logits(q * self.scale, height, width)
-        if self.use_sdpa and not torch.onnx.is_in_onnx_export():
+        if self.use_sdpa and not is_capturing():
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=rel.to(q.dtype))
-        else:  # plain ops: exports at any ONNX opset (SDPA needs opset >= 14)
+        else:  # plain ops under any export: every converter and ONNX opset maps MatMul/Softmax
             attn = (torch.matmul(q * self.scale, k.transpose(-1, -2)) + rel).softmax(dim=-1)
             out = torch.matmul(attn, v)
-        return out.transpose(-1, -2).reshape(b, c, height, width)
+        return out.transpose(1, 2).reshape(b, self.dim, height, width)
+
+    def tokens(self, t: torch.Tensor, b, n) -> torch.Tensor:
+        """(B, dim, H, W) -> (B*heads, H*W, d): heads folded into the batch, d contiguous channels per head."""
+        return t.reshape(b * self.heads, self.dim_head, n).transpose(1, 2)
 
     def extra_repr(self) -> str:
         return f"heads={self.heads}, dim_head={self.dim_head}, max_size={self.max_size}"

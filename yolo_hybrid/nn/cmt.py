@@ -23,6 +23,7 @@ import torch.nn as nn
 from yolo_hybrid.errors import hidden_width, check_divisible, check_positive_int
 from yolo_hybrid.nn.csp import StackLayout
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
+from yolo_hybrid.nn.tracing import input_anchor, is_capturing
 
 __all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock"]
 
@@ -71,7 +72,7 @@ class LightweightMHSA(nn.Module):
         check_divisible(name, "channels", dim, heads, "heads", f"choose CMT heads dividing {dim}, or change the width")
         check_divisible(name, f"query/key channels {dim}//qk_ratio", dim // qk_ratio, heads, "heads",
                         "choose qk_ratio and heads so that heads divide dim // qk_ratio")
-        self.heads, self.sr, self.max_size = heads, sr, max_size
+        self.dim, self.heads, self.sr, self.max_size = dim, heads, sr, max_size
         self.qk_dim = dim // qk_ratio
         self.scale = (dim // heads) ** -0.5
         self.q = nn.Conv2d(dim, self.qk_dim, 1)
@@ -86,27 +87,34 @@ class LightweightMHSA(nn.Module):
         self.rel_bias = nn.Parameter(torch.randn(heads, (2 * max_size - 1) ** 2))  # official init: randn
         self.proj = nn.Conv2d(dim, dim, 1)
 
-    def relative_bias(self, height, width, key_height, key_width) -> torch.Tensor:
-        """The bias (heads, H*W, Hk*Wk) for this map size, gathered from the offset table."""
+    def relative_bias(self, height, width, key_height, key_width, anchor: torch.Tensor | None = None) -> torch.Tensor:
+        """The bias (heads, H*W, Hk*Wk) for this map size, gathered from the offset table.
+
+        Args:
+            anchor (torch.Tensor | None): An int64 zero tied to the input (``input_anchor``) while a graph is captured,
+                so exporters keep the (heads, (2P-1)^2) table and gather at run time instead of storing the result.
+        """
         device = self.rel_bias.device
         span = 2 * self.max_size - 1
         rows = reduced_offsets(height, key_height, self.sr, self.max_size, device)  # (H, Hk)
         cols = reduced_offsets(width, key_width, self.sr, self.max_size, device)  # (W, Wk)
+        if anchor is not None:
+            rows = rows + anchor
         index = rows[:, None, :, None] * span + cols[None, :, None, :]  # (H, W, Hk, Wk)
-        n, nk = height * width, key_height * key_width
-        return self.rel_bias.index_select(1, index.reshape(-1)).reshape(self.heads, n, nk)
+        return self.rel_bias[:, index.reshape(-1)].reshape(self.heads, height * width, key_height * key_width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, height, width = x.shape
+        b, _, height, width = x.shape
         reduced = self.reduce(x)
         key_height, key_width = reduced.shape[-2:]
         n, nk = height * width, key_height * key_width
         q = self.q(x).reshape(b, self.heads, self.qk_dim // self.heads, n).transpose(-1, -2)
         k = self.k(reduced).reshape(b, self.heads, self.qk_dim // self.heads, nk)
-        v = self.v(reduced).reshape(b, self.heads, c // self.heads, nk).transpose(-1, -2)
-        logits = torch.matmul(q, k) * self.scale + self.relative_bias(height, width, key_height, key_width)
+        v = self.v(reduced).reshape(b, self.heads, self.dim // self.heads, nk).transpose(-1, -2)
+        anchor = input_anchor(x) if is_capturing() else None
+        logits = torch.matmul(q, k) * self.scale + self.relative_bias(height, width, key_height, key_width, anchor)
         out = torch.matmul(logits.softmax(-1), v)
-        return self.proj(out.transpose(-1, -2).reshape(b, c, height, width))
+        return self.proj(out.transpose(-1, -2).reshape(b, self.dim, height, width))
 
 
 class IRFFN(nn.Module):

@@ -30,6 +30,7 @@ from ultralytics.nn.modules import Conv
 from yolo_hybrid.errors import ConfigError, check_choice, check_divisible, check_fraction
 from yolo_hybrid.nn.csp import C2fLayout, C3Layout
 from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
+from yolo_hybrid.nn.tracing import is_capturing
 
 __all__ = ["local_aggregate", "LocalAggregation", "ConcatConv", "CoT", "CoTBottleneck", "CoT3", "C2fCoT"]
 
@@ -49,11 +50,11 @@ def _aggregate_graph(value: torch.Tensor, weight: torch.Tensor, kernel_size: int
     """Out-of-place form: plain Pad/Slice/Mul/Add ops, so tracing and ONNX export keep H and W dynamic."""
     b, c, height, width = value.shape
     padded = _shifted_views(value, weight.shape[1], kernel_size)
-    weight = weight.unsqueeze(1)  # (B, 1, G, k*k, H, W): broadcast over the C/G sharing copies
     out = None
     for i in range(kernel_size):
         for j in range(kernel_size):
-            term = padded[:, :, :, i : i + height, j : j + width] * weight[:, :, :, i * kernel_size + j]
+            tap = weight[:, None, :, i * kernel_size + j]  # (B, 1, G, H, W): the tap first, then broadcast (rank 5)
+            term = padded[:, :, :, i : i + height, j : j + width] * tap
             out = term if out is None else out + term
     return out.reshape(b, c, height, width)
 
@@ -125,7 +126,7 @@ def local_aggregate(value: torch.Tensor, weight: torch.Tensor, kernel_size: int)
     if weight.dtype != value.dtype:  # autocast may hand over a float32 GroupNorm output and a low-precision value
         dtype = torch.promote_types(value.dtype, weight.dtype)
         value, weight = value.to(dtype), weight.to(dtype)
-    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export():
+    if is_capturing():
         return _aggregate_graph(value, weight, kernel_size)
     if torch.is_grad_enabled() and (value.requires_grad or weight.requires_grad):
         return _LocalAggregationFunction.apply(value, weight, kernel_size)

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from yolo_hybrid.errors import hidden_width, check_divisible, check_fraction, check_positive_int
 from yolo_hybrid.nn.csp import C2fLayout, StackLayout
 from yolo_hybrid.nn.norm import LayerNorm2d
+from yolo_hybrid.nn.tracing import is_capturing
 
 __all__ = [
     "ScaleAwareModulation",
@@ -71,7 +72,7 @@ class ScaleAwareModulation(nn.Module):
         check_positive_int(name, "heads", heads, "use a positive number of heads, e.g. 4")
         check_divisible(name, "channels", dim, heads, "heads", f"choose SAM heads dividing {dim}, or change the width")
         check_positive_int(name, "expand_ratio", expand_ratio, "use an integer expansion, e.g. 2")
-        self.heads = heads
+        self.dim, self.heads = dim, heads
         self.split = dim // heads
         self.v = nn.Conv2d(dim, dim, 1)
         self.s = nn.Conv2d(dim, dim, 1)
@@ -86,9 +87,9 @@ class ScaleAwareModulation(nn.Module):
 
     def multi_scale(self, s: torch.Tensor) -> torch.Tensor:
         """MHMC and shuffle: (B, C, H, W) -> (B, C, H, W) with channel ``j * heads + i`` = head i's channel j."""
-        b, c, height, width = s.shape
+        b, _, height, width = s.shape
         scales = [conv(part) for conv, part in zip(self.local_convs, s.split(self.split, dim=1))]
-        return torch.stack(scales, dim=2).reshape(b, c, height, width)
+        return torch.stack(scales, dim=2).reshape(b, self.dim, height, width)
 
     def modulator(self, x: torch.Tensor) -> torch.Tensor:
         """SAA over the shuffled multi-scale map."""
@@ -118,7 +119,7 @@ class SMTAttention(nn.Module):
         name = type(self).__name__
         check_positive_int(name, "heads", heads, "use a positive number of heads, e.g. 8")
         check_divisible(name, "channels", dim, heads, "heads", f"choose MSA heads dividing {dim}, or change the width")
-        self.heads = heads
+        self.dim, self.heads = dim, heads
         self.dim_head = dim // heads
         self.scale = self.dim_head**-0.5
         self.q = nn.Conv2d(dim, dim, 1)
@@ -128,17 +129,21 @@ class SMTAttention(nn.Module):
         self.use_sdpa = hasattr(F, "scaled_dot_product_attention")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, height, width = x.shape
+        b, _, height, width = x.shape
         n = height * width
-        q = self.q(x).reshape(b, self.heads, self.dim_head, n).transpose(-1, -2)
         kv = self.kv(x)
-        k, v = kv.reshape(b, 2, self.heads, self.dim_head, n).transpose(-1, -2).unbind(1)
-        if self.use_sdpa and not torch.onnx.is_in_onnx_export():
+        v_map = kv[:, self.dim :]
+        q, k, v = (self.tokens(t, b, n) for t in (self.q(x), kv[:, : self.dim], v_map))
+        if self.use_sdpa and not is_capturing():
             out = F.scaled_dot_product_attention(q, k, v)
-        else:  # plain ops: exports at any ONNX opset
-            out = torch.matmul((torch.matmul(q * self.scale, k.transpose(-1, -2))).softmax(-1), v)
-        out = out.transpose(-1, -2).reshape(b, c, height, width)
-        return self.proj(out + self.local_conv(kv[:, c:]))  # kv[:, c:] is v as a map
+        else:  # plain ops under any export: every converter and ONNX opset maps MatMul/Softmax
+            out = torch.matmul(torch.matmul(q * self.scale, k.transpose(-1, -2)).softmax(-1), v)
+        out = out.transpose(1, 2).reshape(b, self.dim, height, width)
+        return self.proj(out + self.local_conv(v_map))
+
+    def tokens(self, t: torch.Tensor, b, n) -> torch.Tensor:
+        """(B, dim, H, W) -> (B*heads, H*W, d): heads folded into the batch, d contiguous channels per head."""
+        return t.reshape(b * self.heads, self.dim_head, n).transpose(1, 2)
 
 
 class DetailFFN(nn.Module):
