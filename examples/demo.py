@@ -1,5 +1,6 @@
 """The main job, offline on CPU: synthetic data -> stock `yolo train` CLI -> val -> predict -> ONNX export ->
-onnxruntime inference in a process where torch, Ultralytics and yolo_hybrid cannot be imported.
+the standalone detector examples/deploy_onnxruntime.py (numpy, OpenCV, onnxruntime) in a process where torch,
+Ultralytics and yolo_hybrid cannot be imported, checked against Ultralytics' predictor on the same ONNX file.
 
     python examples/demo.py [--model yolov8n-bot3.yaml] [--epochs 3] [--imgsz 160] [--workdir demo_run]
 
@@ -9,6 +10,7 @@ The `yolo` command is Ultralytics' own, unmodified: it sees BoT3 through yolo_hy
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -69,10 +71,24 @@ def main(argv=None) -> int:
     onnx_path = model.export(format="onnx", dynamic=True, imgsz=args.imgsz, device="cpu")
     print(onnx_path)
 
-    step("6/6 onnxruntime, with torch/ultralytics/yolo_hybrid made unimportable", start)
+    step("6/6 standalone detector (numpy + OpenCV + onnxruntime; torch/ultralytics/yolo_hybrid unimportable)", start)
     child_env = dict(env, YOLO_HYBRID_NO_AUTOLOAD="1")
-    subprocess.run([sys.executable, str(HERE / "onnx_infer.py"), str(onnx_path), *map(str, images),
-                    "--imgsz", str(args.imgsz), "--forbid-torch"], env=child_env, check=True)
+    detections_json = workdir / "deploy_onnxruntime.json"
+    subprocess.run([sys.executable, str(HERE / "deploy_onnxruntime.py"), str(onnx_path), *map(str, images),
+                    "--imgsz", str(args.imgsz), "--conf", "0.25", "--out-dir", str(workdir / "detections"),
+                    "--json", str(detections_json), "--forbid-torch"], env=child_env, check=True)
+    standalone = json.loads(detections_json.read_text())
+    exported = YOLO(onnx_path, task="detect")
+    for image in images:  # the same ONNX file through Ultralytics' own predictor: same boxes expected
+        reference = exported.predict(str(image), imgsz=args.imgsz, conf=0.25, device="cpu", verbose=False)[0]
+        ours = standalone[str(image)]
+        worst = max((abs(a - b) for d, r in zip(ours, reference.boxes.xyxy.tolist()) for a, b in zip(d["box"], r)),
+                    default=0.0)
+        same = len(ours) == len(reference.boxes) and [d["class"] for d in ours] == reference.boxes.cls.int().tolist()
+        print(f"{image.name}: standalone {len(ours)} boxes, Ultralytics {len(reference.boxes)} boxes, same classes "
+              f"{same}, largest corner difference {worst:.3f} px")
+        if not same or worst > 1.0:
+            raise SystemExit("the standalone detector disagrees with Ultralytics' predictor")
 
     step("done", start)
     print(f"weights: {weights}\nonnx:    {onnx_path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -90,16 +91,40 @@ def test_onnx_dynamic_export_matches_pytorch(trained):
         np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
 
 
-def test_onnx_runs_without_torch(trained, tmp_path):
-    pytest.importorskip("onnxruntime")
-    onnx = next(Path(trained["weights"]).parent.glob("*.onnx"), None)
-    if onnx is None:
-        from ultralytics import YOLO
+def test_standalone_onnxruntime_detector_matches_ultralytics(trained, tmp_path):
+    """examples/deploy_onnxruntime.py, with torch/ultralytics/yolo_hybrid unimportable, gives Ultralytics' detections.
 
-        onnx = Path(YOLO(trained["weights"]).export(format="onnx", dynamic=True, imgsz=IMGSZ, device="cpu"))
-    image = next((trained["data"].parent / "images" / "val").glob("*.jpg"))
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "onnx_infer.py"), str(onnx), str(image),
-                           "--imgsz", str(IMGSZ), "--forbid-torch"], capture_output=True, text=True,
+    A low threshold keeps many candidates (the model trained one epoch), and a non-square image exercises the
+    letterbox padding and the mapping back to the original pixels.
+    """
+    pytest.importorskip("onnxruntime")
+    import cv2
+    from ultralytics import YOLO
+
+    onnx = YOLO(trained["weights"]).export(format="onnx", imgsz=IMGSZ, device="cpu")  # static, as most deploy
+    val = sorted((trained["data"].parent / "images" / "val").glob("*.jpg"))
+    wide = tmp_path / "wide.png"
+    cv2.imwrite(str(wide), cv2.resize(cv2.imread(str(val[0])), (96, 40)))
+    images, conf = [str(val[1]), str(wide)], 0.002
+    out_json = tmp_path / "detections.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "deploy_onnxruntime.py"), onnx, *images,
+                           "--conf", str(conf), "--json", str(out_json), "--out-dir", str(tmp_path / "drawn"),
+                           "--forbid-torch"], capture_output=True, text=True,
                           env={**os.environ, "YOLO_HYBRID_NO_AUTOLOAD": "1"}, timeout=300)
     out = assert_ok(proc)
-    assert "torch imported: False" in out and "output (1, 7, " in out
+    assert "torch imported: False" in out
+    standalone = json.loads(out_json.read_text())
+    exported = YOLO(onnx, task="detect")
+    compared = 0
+    for image in images:
+        ref = exported.predict(image, imgsz=IMGSZ, conf=conf, device="cpu", verbose=False)[0].boxes
+        ours = standalone[image]
+        assert len(ours) == len(ref), (image, len(ours), len(ref))
+        for box, score, cls in zip(ref.xyxy.tolist(), ref.conf.tolist(), ref.cls.int().tolist()):
+            match = [d for d in ours if d["class"] == cls and abs(d["score"] - score) < 1e-4
+                     and max(abs(a - b) for a, b in zip(d["box"], box)) < 0.5]
+            assert match, (image, box, score, cls)
+            compared += 1
+        drawn = cv2.imread(str(tmp_path / "drawn" / (Path(image).stem + ".png")))
+        assert drawn.shape == cv2.imread(image).shape
+    assert compared > 0
