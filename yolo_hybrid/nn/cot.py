@@ -53,7 +53,7 @@ def _aggregate_graph(value: torch.Tensor, weight: torch.Tensor, kernel_size: int
     out = None
     for i in range(kernel_size):
         for j in range(kernel_size):
-            tap = weight[:, None, :, i * kernel_size + j]  # (B, 1, G, H, W): the tap first, then broadcast (rank 5)
+            tap = weight[:, :, i * kernel_size + j].unsqueeze(1)  # (B, 1, G, H, W): select the tap, then broadcast
             term = padded[:, :, :, i : i + height, j : j + width] * tap
             out = term if out is None else out + term
     return out.reshape(b, c, height, width)

@@ -6,6 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from yolo_hybrid.nn.tracing import is_capturing
+
 __all__ = ["LayerNorm2d", "SingleValueBatchNorm2d"]
 
 
@@ -21,9 +23,21 @@ class LayerNorm2d(nn.LayerNorm):
         super().__init__(channels, eps=eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if is_capturing():
+            return self.channel_moments(x)
         return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps).permute(
             0, 3, 1, 2
         )
+
+    def channel_moments(self, x: torch.Tensor) -> torch.Tensor:
+        """The same normalisation from channel moments, without leaving NCHW.
+
+        Exported graphs use it: a Transpose -> LayerNormalization -> Transpose chain defeats the symbolic shape
+        inference of ONNX simplifiers, and the model's outputs then lose their static channel dimension.
+        """
+        centred = x - x.mean(1, keepdim=True)
+        var = centred.pow(2).mean(1, keepdim=True)
+        return centred * torch.rsqrt(var + self.eps) * self.weight[:, None, None] + self.bias[:, None, None]
 
 
 class SingleValueBatchNorm2d(nn.BatchNorm2d):

@@ -1,0 +1,219 @@
+"""Export a model through Ultralytics' own exporter and check the exported model against the fused PyTorch model.
+
+One description per deployment target (``TARGETS``): the Ultralytics ``format=``, its export options, the Python
+modules its converter and its runtime need, and whether the runtime runs on Linux. ``check_target`` exports, loads
+the result with Ultralytics' ``AutoBackend`` (what ``YOLO('model.onnx').predict`` uses), compares raw outputs on one
+input and, given images, compares the predictions at ``conf`` with the PyTorch model's. The tests, the deployment
+benchmark (``benchmarks/deploy.py``) and the README's deployment table all go through this one function.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import os
+import shutil
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+__all__ = ["Target", "TARGETS", "Outcome", "check_target", "available", "exported_size"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One deployment target.
+
+    Attributes:
+        name (str): Label (``onnx-dynamic``).
+        format (str): Ultralytics ``format=`` value.
+        options (dict): Extra export arguments (``dynamic``, ``opset``, ...).
+        requires (tuple[str, ...]): Importable modules the converter and runtime need.
+        runs_on_linux (bool): Whether the exported model can be run here (CoreML runs only on macOS).
+        toolchain (str): ``core`` (always installed with the project) or ``deploy`` (the deploy test group's venv).
+    """
+
+    name: str
+    format: str
+    options: dict = field(default_factory=dict)
+    requires: tuple[str, ...] = ()
+    runs_on_linux: bool = True
+    toolchain: str = "deploy"
+
+
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target("torchscript", "torchscript", toolchain="core"),
+        Target("torchscript-dynamic", "torchscript", {"dynamic": True}, toolchain="core"),
+        Target("onnx", "onnx", {}, ("onnx", "onnxruntime"), toolchain="core"),
+        Target("onnx-dynamic", "onnx", {"dynamic": True}, ("onnx", "onnxruntime"), toolchain="core"),
+        Target("onnx-opset12", "onnx", {"opset": 12}, ("onnx", "onnxruntime"), toolchain="core"),
+        Target("openvino", "openvino", {}, ("openvino",)),
+        Target("openvino-dynamic", "openvino", {"dynamic": True}, ("openvino",)),
+        Target("ncnn", "ncnn", {}, ("ncnn", "pnnx")),
+        Target("mnn", "mnn", {}, ("MNN", "onnxruntime")),
+        Target("litert", "litert", {}, ("litert_torch", "ai_edge_litert")),
+        Target("executorch", "executorch", {}, ("executorch",)),
+        Target("saved_model", "saved_model", {}, ("tensorflow", "onnx2tf")),
+        Target("paddle", "paddle", {}, ("paddle", "x2paddle")),
+        Target("coreml", "coreml", {}, ("coremltools",), runs_on_linux=False),
+    )
+}
+
+
+@dataclass
+class Outcome:
+    """What happened to one model in one target (a row of the deployment table)."""
+
+    target: str
+    model: str
+    exported: bool = False
+    ran: bool = False
+    path: str | None = None
+    size_mb: float | None = None
+    max_abs_diff: float | None = None
+    output_scale: float | None = None
+    same_predictions: bool | None = None
+    prediction_note: str | None = None
+    export_seconds: float | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def available(target: Target) -> bool:
+    """Whether every module the target needs can be imported here (without importing it)."""
+    return all(importlib.util.find_spec(m) is not None for m in target.requires)
+
+
+def exported_size(path: str | Path) -> float:
+    """Size in MB of an exported file or model directory."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+    return path.stat().st_size / 1e6
+
+
+def _first_tensor(out):
+    while isinstance(out, (tuple, list)):
+        out = out[0]
+    return out
+
+
+def _error_text(exc: BaseException) -> str:
+    lines = traceback.format_exception_only(type(exc), exc)
+    return " ".join(line.strip() for line in lines)[-600:]
+
+
+def _predictions(results) -> list[tuple]:
+    """(class, confidence, box corners) per prediction of a list of Ultralytics Results; top-1 for classification."""
+    rows = []
+    for r in results:
+        if r.probs is not None:
+            rows.append((int(r.probs.top1), float(r.probs.top1conf), ()))
+            continue
+        boxes = r.obb if r.obb is not None else r.boxes
+        coords = boxes.xyxyxyxy.reshape(len(boxes), -1) if r.obb is not None else boxes.xyxy
+        rows.extend((int(c), float(s), tuple(b)) for c, s, b in zip(boxes.cls.tolist(), boxes.conf.tolist(),
+                                                                    coords.tolist()))
+    return rows
+
+
+def compare_predictions(reference: list[tuple], exported: list[tuple], pixel_tol: float = 1.0) -> tuple[bool, str]:
+    """Same count, classes and boxes (each corner within ``pixel_tol`` px), matched greedily by class and position."""
+    if len(reference) != len(exported):
+        return False, f"{len(exported)} predictions, PyTorch {len(reference)}"
+    unmatched = list(exported)
+    worst = 0.0
+    for cls, _, box in reference:
+        candidates = [(max((abs(a - b) for a, b in zip(box, other)), default=0.0), i)
+                      for i, (c, _, other) in enumerate(unmatched) if c == cls]
+        if not candidates:
+            return False, f"class {cls} box {[round(v, 1) for v in box]} missing"
+        dist, i = min(candidates)
+        if dist > pixel_tol:
+            return False, f"class {cls} box off by {dist:.2f} px"
+        worst = max(worst, dist)
+        unmatched.pop(i)
+    return True, f"{len(reference)} predictions, largest corner difference {worst:.3f} px"
+
+
+def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | Path | None = None,
+                 images: list | None = None, conf: float = 0.25, name: str | None = None) -> Outcome:
+    """Export ``model`` to ``target`` with Ultralytics' exporter and compare the result with the fused PyTorch model.
+
+    Args:
+        model (ultralytics.YOLO): A built or loaded model. It is not modified (the exporter works on a copy).
+        target (Target | str): A ``TARGETS`` entry or its name.
+        imgsz (int): Export and comparison size.
+        workdir (str | Path | None): Where the export goes (a fresh sub-directory per target); default: next to the
+            model's weights, as Ultralytics does.
+        images (list | None): Image paths or arrays for the prediction comparison (skipped when None).
+        conf (float): Confidence threshold of that comparison.
+        name (str | None): Model label for the outcome (default: the model's YAML or weights name).
+
+    Returns:
+        (Outcome): Exported or not (with the converter's own error), file size, maximum absolute difference of the raw
+        output on a fixed random input, and whether the predictions are the same.
+    """
+    import numpy as np
+    import torch
+    from ultralytics import YOLO
+    from ultralytics.nn.autobackend import AutoBackend
+
+    target = TARGETS[target] if isinstance(target, str) else target
+    label = name or Path(str(getattr(model, "ckpt_path", None) or model.model.yaml.get("yaml_file", "model"))).name
+    outcome = Outcome(target=target.name, model=label)
+    source = model
+    if workdir is not None:  # export from a copy saved in its own directory, so targets never share files
+        folder = Path(workdir) / target.name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        weights = folder / f"{Path(label).stem}.pt"
+        model.save(weights)  # Ultralytics saves fp16 weights: compare against the reloaded copy, not the original
+        source = YOLO(weights, task=model.task)
+    reference = copy.deepcopy(source.model).float().fuse().eval()
+    start = time.perf_counter()
+    try:
+        path = source.export(format=target.format, imgsz=imgsz, device="cpu", verbose=False, **target.options)
+    except Exception as exc:  # the converter's own message is the finding
+        outcome.error = f"export: {_error_text(exc)}"
+        return outcome
+    finally:
+        outcome.export_seconds = round(time.perf_counter() - start, 2)
+    if not path or not os.path.exists(path):
+        outcome.error = f"export: Ultralytics reported no file ({path!r})"
+        return outcome
+    outcome.exported, outcome.path, outcome.size_mb = True, str(path), round(exported_size(path), 3)
+    if not target.runs_on_linux:
+        return outcome
+    try:
+        backend = AutoBackend(str(path), device=torch.device("cpu"), verbose=False)
+        generator = torch.Generator().manual_seed(0)
+        sizes = [(imgsz, imgsz)] + ([(imgsz * 3 // 2, imgsz)] if target.options.get("dynamic") else [])
+        diffs, scales = [], []
+        for size in sizes:  # a dynamic export must also be right at another, non-square size
+            x = torch.rand(1, 3, *size, generator=generator)
+            with torch.no_grad():
+                expected = _first_tensor(reference(x)).float().numpy()
+                got = _first_tensor(backend(x))
+            got = got.float().cpu().numpy() if isinstance(got, torch.Tensor) else np.asarray(got, dtype=np.float32)
+            if got.shape != expected.shape:
+                outcome.error = f"run: output shape {got.shape} at input {size}, PyTorch {expected.shape}"
+                return outcome
+            diffs.append(float(np.abs(got - expected).max()))
+            scales.append(float(np.abs(expected).max()))
+        outcome.ran = True
+        outcome.max_abs_diff, outcome.output_scale = max(diffs), max(scales)
+        if images is not None:
+            exported_model = YOLO(str(path), task=source.task)
+            common = dict(imgsz=imgsz, conf=conf, device="cpu", verbose=False)
+            ours = _predictions(exported_model.predict(images, **common))
+            theirs = _predictions(source.predict(images, **common))
+            outcome.same_predictions, outcome.prediction_note = compare_predictions(theirs, ours)
+    except Exception as exc:
+        outcome.error = f"run: {_error_text(exc)}"
+    return outcome
