@@ -76,6 +76,7 @@ class Outcome:
     max_abs_diff: float | None = None
     output_scale: float | None = None
     same_predictions: bool | None = None
+    predictions: int | None = None
     prediction_note: str | None = None
     export_seconds: float | None = None
     error: str | None = None
@@ -193,7 +194,8 @@ def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | P
     try:
         backend = AutoBackend(str(path), device=torch.device("cpu"), verbose=False)
         generator = torch.Generator().manual_seed(0)
-        sizes = [(imgsz, imgsz)] + ([(imgsz * 3 // 2, imgsz)] if target.options.get("dynamic") else [])
+        taller = max(32, imgsz * 3 // 2 // 32 * 32)  # another stride multiple
+        sizes = [(imgsz, imgsz)] + ([(taller, imgsz)] if target.options.get("dynamic") else [])
         diffs, scales = [], []
         for size in sizes:  # a dynamic export must also be right at another, non-square size
             x = torch.rand(1, 3, *size, generator=generator)
@@ -213,6 +215,7 @@ def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | P
             common = dict(imgsz=imgsz, conf=conf, device="cpu", verbose=False)
             ours = _predictions(exported_model.predict(images, **common))
             theirs = _predictions(source.predict(images, **common))
+            outcome.predictions = len(theirs)
             outcome.same_predictions, outcome.prediction_note = compare_predictions(theirs, ours)
     except Exception as exc:
         outcome.error = f"run: {_error_text(exc)}"

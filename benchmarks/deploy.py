@@ -1,0 +1,149 @@
+"""Deployment matrix: each bundled config next to the stock model of the same task, in every export target, one run.
+
+    python benchmarks/deploy.py [--tasks detect segment ...] [--families bot3 cot smt cmt] [--targets onnx ncnn ...]
+                                [--epochs 30] [--imgsz 160] [--readme]
+
+Per task, the stock YOLOv8n model and our configs at scale n are trained briefly on the synthetic data of that task
+(so predictions exist at conf 0.25), then each is exported by Ultralytics' exporter to each target whose toolchain is
+importable here and run through Ultralytics' AutoBackend (``yolo_hybrid.integration.deploy.check_target``). Per cell:
+exported or the converter's error, the largest absolute difference of the raw output from the fused PyTorch model on a
+fixed input, whether the predictions on the validation images are the same, and the file size.
+Writes ``benchmarks/results/deploy.json`` and ``deploy.md``; ``--readme`` also replaces the README's table.
+Run it in the deploy venv (``scripts/setup_deploy.sh``) for the heavy toolchains; targets not installed are listed as
+such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from yolo_hybrid.integration.offline import prepare_offline
+
+HERE = Path(__file__).resolve().parent
+WORK = Path(tempfile.mkdtemp(prefix="yolo_hybrid_deploy_"))
+prepare_offline(WORK / "ultralytics_config")
+os.environ.setdefault("YOLO_VERBOSE", "False")
+
+from yolo_hybrid.data import make_dataset  # noqa: E402
+from yolo_hybrid.integration.deploy import TARGETS, available  # noqa: E402
+
+TOLERANCE = 1e-3
+STOCK = {"detect": "yolov8n.yaml", "segment": "yolov8n-seg.yaml", "pose": "yolov8n-pose.yaml",
+         "obb": "yolov8n-obb.yaml", "classify": "yolov8n-cls.yaml"}
+PREFIX = {"detect": "yolov8n", "segment": "yolov8n-seg", "pose": "yolov8n-pose", "obb": "yolov8n-obb",
+          "classify": "yolov8n-cls"}
+README_START, README_END = "<!-- deploy-table:start -->", "<!-- deploy-table:end -->"
+
+
+def train(cfg: str, data: Path, epochs: int, imgsz: int, project: Path):
+    from ultralytics import YOLO
+
+    model = YOLO(cfg)
+    if epochs > 0:
+        model.train(data=str(data), epochs=epochs, imgsz=imgsz, batch=16, workers=0, device="cpu", plots=False,
+                    val=False, project=str(project), name=Path(cfg).stem, exist_ok=True, verbose=False, seed=0)
+        model = YOLO(Path(project) / Path(cfg).stem / "weights" / "last.pt")
+    return model
+
+
+def cell(outcome: dict | None, target) -> str:
+    """One Markdown cell: ok with diff and size, or what failed."""
+    if outcome is None:
+        return "not installed"
+    if not outcome["exported"]:
+        return "export fails"
+    if not target.runs_on_linux:
+        return f"exports ({outcome['size_mb']:.1f} MB); runs on macOS only"
+    if not outcome["ran"]:
+        return "exports, fails to run"
+    ok = outcome["max_abs_diff"] <= TOLERANCE and outcome["same_predictions"] is not False
+    mark = "ok" if ok else "**differs**"
+    n = outcome["predictions"]
+    same = "" if outcome["same_predictions"] is None else (f", same {n} predictions" if outcome["same_predictions"]
+                                                            else f", **other predictions** than PyTorch's {n}")
+    return f"{mark}: {outcome['max_abs_diff']:.0e}{same}, {outcome['size_mb']:.1f} MB"
+
+
+def markdown(results: list[dict], targets: list[str]) -> str:
+    lines = ["| model | " + " | ".join(f"`{t}`" for t in targets) + " |",
+             "|---|" + "---|" * len(targets)]
+    for row in results:
+        cells = [cell(row["targets"].get(t), TARGETS[t]) for t in targets]
+        lines.append(f"| {row['model']} | " + " | ".join(cells) + " |")
+    errors = [(row["model"], t, o["error"]) for row in results for t, o in row["targets"].items() if o and o["error"]]
+    if errors:
+        lines += ["", "Errors, as the converters report them:", ""]
+        lines += [f"- {model} / `{t}`: `{error.strip()[:300]}`" for model, t, error in errors]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", default=["detect"], choices=list(STOCK))
+    parser.add_argument("--families", nargs="+", default=["bot3", "cot", "smt", "cmt"])
+    parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--imgsz", type=int, default=160)
+    parser.add_argument("--train-images", type=int, default=64)
+    parser.add_argument("--conf", type=float, default=0.05,
+                        help="threshold of the prediction comparison (all boxes above it must match; this implies
+                        the same boxes at any higher threshold, since NMS is greedy by score)")
+    parser.add_argument("--out", default=str(HERE / "results" / "deploy.json"))
+    parser.add_argument("--readme", action="store_true", help="replace the README's deployment table")
+    args = parser.parse_args(argv)
+    import ultralytics
+
+    from yolo_hybrid.integration.deploy import check_target
+
+    installed = [t for t in args.targets if available(TARGETS[t])]
+    missing = sorted(set(args.targets) - set(installed))
+    print(f"targets here: {', '.join(installed)}" + (f"; not installed: {', '.join(missing)}" if missing else ""))
+    results, start = [], time.perf_counter()
+    for task in args.tasks:
+        data = make_dataset(WORK / task, task, n_train=args.train_images, n_val=8, imgsz=args.imgsz)
+        folder = Path(data) if Path(data).is_dir() else Path(data).parent
+        images = sorted(str(p) for p in (folder / ("val" if task == "classify" else "images/val")).rglob("*.jpg"))[:4]
+        configs = [STOCK[task]] + [f"{PREFIX[task]}-{family}.yaml" for family in args.families]
+        for cfg in configs:
+            model = train(cfg, data, args.epochs, args.imgsz, WORK / "runs" / task)
+            row = {"task": task, "model": cfg.replace(".yaml", ""), "stock": cfg == STOCK[task], "targets": {}}
+            for name in args.targets:
+                if name in missing:
+                    row["targets"][name] = None
+                    continue
+                outcome = check_target(model, name, imgsz=args.imgsz, workdir=WORK / "export" / task / cfg,
+                                       images=images, conf=args.conf, name=cfg).as_dict()
+                row["targets"][name] = outcome
+                print(f"[{time.perf_counter() - start:7.1f} s] {cfg:28s} {name:20s} {cell(outcome, TARGETS[name])}"
+                      + (f"  ({outcome['error'][:160]})" if outcome["error"] else ""), flush=True)
+            results.append(row)
+    report = {"ultralytics": ultralytics.__version__, "python": platform.python_version(), "imgsz": args.imgsz,
+              "conf": args.conf,
+              "epochs": args.epochs, "tolerance": TOLERANCE, "installed": installed, "results": results}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    table = markdown(results, args.targets)
+    out.with_suffix(".md").write_text(table)
+    print("\n" + table + f"\nwritten: {out}, {out.with_suffix('.md')}")
+    if args.readme:
+        readme = HERE.parent / "README.md"
+        text = readme.read_text()
+        pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"README.md has no {README_START} ... {README_END} block")
+        readme.write_text(pattern.sub(lambda _: f"{README_START}\n{table}{README_END}", text))
+        print("README.md table replaced")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The deploy group: every heavy export toolchain, each bundled config against the stock model of the same task.
+
+Runs in the deploy venv (``scripts/setup_deploy.sh``; ``scripts/test.sh`` runs it after the main suite). For every
+target the stock YOLOv8n model of the task is exported first, in the same run; where it exports and runs within
+tolerance, ours must too. Where the stock model fails as well, the case is skipped with the converter's message.
+Detection configs go through every target; the other tasks through the quicker toolchains (OpenVINO, NCNN, MNN) —
+``benchmarks/deploy.py`` covers every task in every target for the README table.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import pytest
+
+from yolo_hybrid.integration.deploy import TARGETS, available, check_target
+
+pytestmark = pytest.mark.deploy
+
+IMGSZ = 64
+TOLERANCE = 1e-3
+FAMILIES = ("bot3", "cot", "smt", "cmt")
+PREFIX = {"detect": "yolov8n", "segment": "yolov8n-seg", "pose": "yolov8n-pose", "obb": "yolov8n-obb",
+          "classify": "yolov8n-cls"}
+QUICK = ("openvino", "ncnn", "mnn")
+DEPLOY = [t.name for t in TARGETS.values() if t.toolchain == "deploy"]
+CASES = [("detect", family, target) for target in DEPLOY for family in FAMILIES] + [
+    (task, family, target) for task in ("segment", "pose", "obb", "classify") for target in QUICK for family in FAMILIES
+]
+if os.environ.get("YOLO_HYBRID_DEPLOY_TARGETS"):  # e.g. "ncnn,mnn" to rerun a few
+    CASES = [c for c in CASES if c[2] in os.environ["YOLO_HYBRID_DEPLOY_TARGETS"].split(",")]
+
+
+def test_every_toolchain_is_installed():
+    """In the deploy venv nothing may be silently skipped for want of a package."""
+    missing = {t: TARGETS[t].requires for t in DEPLOY if not available(TARGETS[t])}
+    assert not missing, f"deploy toolchains missing: {missing}. Fix: bash scripts/setup_deploy.sh"
+
+
+@functools.lru_cache(maxsize=None)
+def stock_outcome(task: str, target: str, workdir: str):
+    from ultralytics import YOLO
+
+    return check_target(YOLO(f"{PREFIX[task]}.yaml"), target, imgsz=IMGSZ, workdir=f"{workdir}/stock-{task}")
+
+
+def works(outcome) -> bool:
+    if not TARGETS[outcome.target].runs_on_linux:
+        return outcome.exported
+    return outcome.ran and outcome.max_abs_diff <= TOLERANCE
+
+
+@pytest.mark.parametrize("task, family, target", CASES, ids=lambda v: str(v))
+def test_ours_deploys_where_stock_does(task, family, target, tmp_path_factory, monkeypatch):
+    from ultralytics import YOLO
+
+    if not available(TARGETS[target]):
+        pytest.skip(f"{target} toolchain not installed ({', '.join(TARGETS[target].requires)})")
+    work = tmp_path_factory.getbasetemp() / "deploy"
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    stock = stock_outcome(task, target, str(work))
+    if not works(stock):
+        pytest.skip(f"stock {PREFIX[task]} fails in {target} too: {stock.error or stock.max_abs_diff}")
+    cfg = f"{PREFIX[task]}-{family}.yaml"
+    ours = check_target(YOLO(cfg), target, imgsz=IMGSZ, workdir=work / cfg)
+    assert ours.exported, ours.error
+    if TARGETS[target].runs_on_linux:
+        assert ours.ran, ours.error
+        assert ours.max_abs_diff <= TOLERANCE, f"{cfg} in {target}: {ours.max_abs_diff:.2e}, stock {stock.max_abs_diff:.2e}"
