@@ -43,15 +43,15 @@ PREFIX = {"detect": "yolov8n", "segment": "yolov8n-seg", "pose": "yolov8n-pose",
 README_START, README_END = "<!-- deploy-table:start -->", "<!-- deploy-table:end -->"
 
 
-def train(cfg: str, data: Path, epochs: int, imgsz: int, project: Path):
+def train(cfg: str, data: Path, epochs: int, imgsz: int, project: Path) -> str:
+    """Train ``cfg`` briefly; returns the weights file (or the config itself when ``epochs`` is 0)."""
+    if epochs <= 0:
+        return cfg
     from ultralytics import YOLO
 
-    model = YOLO(cfg)
-    if epochs > 0:
-        model.train(data=str(data), epochs=epochs, imgsz=imgsz, batch=16, workers=0, device="cpu", plots=False,
+    YOLO(cfg).train(data=str(data), epochs=epochs, imgsz=imgsz, batch=16, workers=0, device="cpu", plots=False,
                     val=False, project=str(project), name=Path(cfg).stem, exist_ok=True, verbose=False, seed=0)
-        model = YOLO(Path(project) / Path(cfg).stem / "weights" / "last.pt")
-    return model
+    return str(Path(project) / Path(cfg).stem / "weights" / "last.pt")
 
 
 def cell(outcome: dict | None, target) -> str:
@@ -94,14 +94,14 @@ def main(argv=None) -> int:
     parser.add_argument("--imgsz", type=int, default=160)
     parser.add_argument("--train-images", type=int, default=64)
     parser.add_argument("--conf", type=float, default=0.05,
-                        help="threshold of the prediction comparison (all boxes above it must match; this implies
-                        the same boxes at any higher threshold, since NMS is greedy by score)")
+                        help="threshold of the prediction comparison; every box above it must match, which implies "
+                             "the same boxes at any higher threshold (NMS is greedy by score)")
     parser.add_argument("--out", default=str(HERE / "results" / "deploy.json"))
     parser.add_argument("--readme", action="store_true", help="replace the README's deployment table")
     args = parser.parse_args(argv)
     import ultralytics
 
-    from yolo_hybrid.integration.deploy import check_target
+    from yolo_hybrid.integration.deploy import check_target_isolated
 
     installed = [t for t in args.targets if available(TARGETS[t])]
     missing = sorted(set(args.targets) - set(installed))
@@ -113,14 +113,14 @@ def main(argv=None) -> int:
         images = sorted(str(p) for p in (folder / ("val" if task == "classify" else "images/val")).rglob("*.jpg"))[:4]
         configs = [STOCK[task]] + [f"{PREFIX[task]}-{family}.yaml" for family in args.families]
         for cfg in configs:
-            model = train(cfg, data, args.epochs, args.imgsz, WORK / "runs" / task)
+            model = train(cfg, data, args.epochs, args.imgsz, WORK / "runs" / task)  # each target in a child process
             row = {"task": task, "model": cfg.replace(".yaml", ""), "stock": cfg == STOCK[task], "targets": {}}
             for name in args.targets:
                 if name in missing:
                     row["targets"][name] = None
                     continue
-                outcome = check_target(model, name, imgsz=args.imgsz, workdir=WORK / "export" / task / cfg,
-                                       images=images, conf=args.conf, name=cfg).as_dict()
+                outcome = check_target_isolated(model, name, imgsz=args.imgsz, workdir=WORK / "export" / task / cfg,
+                                                images=images, conf=args.conf, name=cfg).as_dict()
                 row["targets"][name] = outcome
                 print(f"[{time.perf_counter() - start:7.1f} s] {cfg:28s} {name:20s} {cell(outcome, TARGETS[name])}"
                       + (f"  ({outcome['error'][:160]})" if outcome["error"] else ""), flush=True)

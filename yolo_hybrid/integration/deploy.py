@@ -9,6 +9,7 @@ benchmark (``benchmarks/deploy.py``) and the README's deployment table all go th
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import os
@@ -18,7 +19,10 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["Target", "TARGETS", "Outcome", "check_target", "available", "exported_size"]
+__all__ = [
+    "Target", "TARGETS", "Outcome", "check_target", "check_target_isolated", "available", "exported_size",
+    "write_onnx2tf_calibration_sample",
+]
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,22 @@ def exported_size(path: str | Path) -> float:
     if path.is_dir():
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
     return path.stat().st_size / 1e6
+
+
+def write_onnx2tf_calibration_sample(folder: str | Path = ".") -> Path:
+    """Write the calibration sample Ultralytics' TensorFlow export otherwise downloads into the working directory.
+
+    Ultralytics fetches ``calibration_image_sample_data_20x128x128x3_float32.npy`` (onnx2tf's default int8
+    calibration set) before every TensorFlow export unless the file is present, which fails offline. A float export
+    never reads it; an int8 export with ``data=`` calibrates on that dataset instead. Twenty seeded uniform images of
+    the expected shape stand in for it.
+    """
+    import numpy as np
+
+    path = Path(folder) / "calibration_image_sample_data_20x128x128x3_float32.npy"
+    if not path.exists():
+        np.save(path, np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32))
+    return path
 
 
 def _first_tensor(out):
@@ -179,7 +199,10 @@ def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | P
     reference = copy.deepcopy(source.model).float().fuse().eval()
     start = time.perf_counter()
     try:
-        path = source.export(format=target.format, imgsz=imgsz, device="cpu", verbose=False, **target.options)
+        with contextlib.chdir(Path(workdir) / target.name if workdir is not None else Path.cwd()):
+            if target.format in ("saved_model", "pb", "edgetpu"):
+                write_onnx2tf_calibration_sample()
+            path = source.export(format=target.format, imgsz=imgsz, device="cpu", verbose=False, **target.options)
     except Exception as exc:  # the converter's own message is the finding
         outcome.error = f"export: {_error_text(exc)}"
         return outcome
@@ -220,3 +243,39 @@ def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | P
     except Exception as exc:
         outcome.error = f"run: {_error_text(exc)}"
     return outcome
+
+
+def check_target_isolated(model: str | Path, target: str, imgsz: int = 160, workdir: str | Path | None = None,
+                          images: list | None = None, conf: float = 0.25, name: str | None = None,
+                          timeout: float = 1800) -> Outcome:
+    """``check_target`` in a child interpreter, for converters that can abort the process (a native crash).
+
+    Args:
+        model (str | Path): A config name or weights file the child loads with ``YOLO(model)``.
+        timeout (float): Seconds before the child is killed (reported as an error).
+
+    Returns:
+        (Outcome): The child's outcome, or one whose error says how the child died and its last output.
+    """
+    import json
+    import subprocess
+    import sys
+
+    request = {"model": str(model), "target": target, "imgsz": imgsz, "workdir": None if workdir is None else
+               str(workdir), "images": None if images is None else [str(i) for i in images], "conf": conf,
+               "name": name or Path(str(model)).name}
+    code = ("import json, sys\nfrom ultralytics import YOLO\nfrom yolo_hybrid.integration.deploy import check_target\n"
+            "r = json.loads(sys.argv[1])\n"
+            "o = check_target(YOLO(r['model']), r['target'], r['imgsz'], r['workdir'], r['images'], r['conf'], r['name'])\n"
+            "print('\\nOUTCOME ' + json.dumps(o.as_dict()), flush=True)\n")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, json.dumps(request)], capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Outcome(target=target, model=request["name"], error=f"timeout: no result after {timeout:.0f} s")
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("OUTCOME "):
+            return Outcome(**json.loads(line[len("OUTCOME "):]))
+    how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
+    tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])[-400:]
+    return Outcome(target=target, model=request["name"], error=f"crashed ({how}): {tail}")

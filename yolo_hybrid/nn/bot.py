@@ -102,8 +102,8 @@ class RelPosMHSA2d(nn.Module):
         """
         bh, d = q.shape[0], self.dim_head
         q = q.reshape(bh, height, width, d)
-        r_h = self.rel_h[relative_offsets(height, self.max_size[0], q.device)]  # (H_q, H_k, d)
-        r_w = self.rel_w[relative_offsets(width, self.max_size[1], q.device)]  # (W_q, W_k, d)
+        r_h = F.embedding(relative_offsets(height, self.max_size[0], q.device), self.rel_h)  # (H_q, H_k, d)
+        r_w = F.embedding(relative_offsets(width, self.max_size[1], q.device), self.rel_w)  # (W_q, W_k, d)
         # rel_logits_w[bh, y_q, x_q, x_k] = q[bh, y_q, x_q] . r_w[x_q, x_k]: one matmul per query column x_q
         q_by_column = q.permute(2, 0, 1, 3).reshape(width, bh * height, d)
         rel_logits_w = torch.matmul(q_by_column, r_w.transpose(1, 2)).reshape(width, bh, height, width)

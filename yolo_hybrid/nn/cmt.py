@@ -100,8 +100,8 @@ class LightweightMHSA(nn.Module):
         cols = reduced_offsets(width, key_width, self.sr, self.max_size, device)  # (W, Wk)
         if anchor is not None:
             rows = rows + anchor
-        index = rows[:, None, :, None] * span + cols[None, :, None, :]  # (H, W, Hk, Wk)
-        return self.rel_bias[:, index.reshape(-1)].reshape(self.heads, height * width, key_height * key_width)
+        index = (rows[:, None, :, None] * span + cols[None, :, None, :]).reshape(-1)  # (H*W*Hk*Wk,)
+        return self.rel_bias[:, index].reshape(self.heads, height * width, key_height * key_width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, height, width = x.shape
