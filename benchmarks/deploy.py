@@ -96,6 +96,7 @@ def main(argv=None) -> int:
     parser.add_argument("--conf", type=float, default=0.05,
                         help="threshold of the prediction comparison; every box above it must match, which implies "
                              "the same boxes at any higher threshold (NMS is greedy by score)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per export and check (a hung runtime)")
     parser.add_argument("--out", default=str(HERE / "results" / "deploy.json"))
     parser.add_argument("--readme", action="store_true", help="replace the README's deployment table")
     args = parser.parse_args(argv)
@@ -120,7 +121,8 @@ def main(argv=None) -> int:
                     row["targets"][name] = None
                     continue
                 outcome = check_target_isolated(model, name, imgsz=args.imgsz, workdir=WORK / "export" / task / cfg,
-                                                images=images, conf=args.conf, name=cfg).as_dict()
+                                                images=images, conf=args.conf, name=cfg,
+                                                timeout=args.timeout).as_dict()
                 row["targets"][name] = outcome
                 print(f"[{time.perf_counter() - start:7.1f} s] {cfg:28s} {name:20s} {cell(outcome, TARGETS[name])}"
                       + (f"  ({outcome['error'][:160]})" if outcome["error"] else ""), flush=True)

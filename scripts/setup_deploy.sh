@@ -29,8 +29,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 $V/bin/python - <<'PY'
-import torch, ultralytics, yolo_hybrid
-for name, module in (("torch", torch), ("ultralytics", ultralytics), ("yolo_hybrid", yolo_hybrid)):
+import torch, ultralytics, ultralytics.nn.tasks, yolo_hybrid
+for name, module in (("torch", torch), ("ultralytics", ultralytics)):
     assert "/.venv/" in module.__file__, f"{name} should come from .venv, not {module.__file__}"
-print(f"[setup-deploy] torch {torch.__version__}, ultralytics {ultralytics.__version__} reused from .venv")
+assert hasattr(ultralytics.nn.tasks, "BoT3"), "the start-up hook of .venv did not register yolo_hybrid's blocks"
+print(f"[setup-deploy] torch {torch.__version__}, ultralytics {ultralytics.__version__} and yolo_hybrid reused from .venv")
 PY

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.deploy
 
 IMGSZ = 64
 TOLERANCE = 1e-3
+TIMEOUT = 300  # seconds per export and check; stock models need 5-45 s at this size
 FAMILIES = ("bot3", "cot", "smt", "cmt")
 PREFIX = {"detect": "yolov8n", "segment": "yolov8n-seg", "pose": "yolov8n-pose", "obb": "yolov8n-obb",
           "classify": "yolov8n-cls"}
@@ -40,7 +41,8 @@ def test_every_toolchain_is_installed():
 
 @functools.lru_cache(maxsize=None)
 def stock_outcome(task: str, target: str, workdir: str):
-    return check_target_isolated(f"{PREFIX[task]}.yaml", target, imgsz=IMGSZ, workdir=f"{workdir}/stock-{task}")
+    return check_target_isolated(f"{PREFIX[task]}.yaml", target, imgsz=IMGSZ, workdir=f"{workdir}/stock-{task}",
+                                 timeout=TIMEOUT)
 
 
 def works(outcome) -> bool:
@@ -59,7 +61,7 @@ def test_ours_deploys_where_stock_does(task, family, target, tmp_path_factory, m
     if not works(stock):
         pytest.skip(f"stock {PREFIX[task]} fails in {target} too: {stock.error or stock.max_abs_diff}")
     cfg = f"{PREFIX[task]}-{family}.yaml"
-    ours = check_target_isolated(cfg, target, imgsz=IMGSZ, workdir=work / cfg)  # a converter may abort its process
+    ours = check_target_isolated(cfg, target, imgsz=IMGSZ, workdir=work / cfg, timeout=TIMEOUT)  # may abort
     assert ours.exported, ours.error
     if TARGETS[target].runs_on_linux:
         assert ours.ran, ours.error

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
@@ -14,7 +12,7 @@ from yolo_hybrid.integration.deploy import (
     compare_predictions,
     write_onnx2tf_calibration_sample,
 )
-from yolo_hybrid.nn.tracing import input_anchor, is_capturing
+from yolo_hybrid.nn.tracing import is_capturing
 
 BOXES = [(0, 0.9, (10.0, 10.0, 50.0, 60.0)), (2, 0.4, (70.0, 5.0, 90.0, 30.0))]
 
@@ -46,12 +44,6 @@ def test_calibration_sample_has_the_shape_onnx2tf_expects(tmp_path):
     sample = np.load(path)
     assert path.name == "calibration_image_sample_data_20x128x128x3_float32.npy"
     assert sample.shape == (20, 128, 128, 3) and sample.dtype == np.float32 and 0 <= sample.min() <= sample.max() <= 1
-
-
-def test_input_anchor_is_zero_for_any_value():
-    for value in (0.0, -3.5, math.inf, -math.inf, math.nan):
-        anchor = input_anchor(torch.full((2, 3, 4, 5), value))
-        assert anchor.dtype == torch.int64 and anchor.tolist() == [0]
 
 
 def test_capture_is_seen_by_tracing_and_torch_export():

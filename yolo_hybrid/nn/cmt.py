@@ -23,7 +23,6 @@ import torch.nn as nn
 from yolo_hybrid.errors import hidden_width, check_divisible, check_positive_int
 from yolo_hybrid.nn.csp import StackLayout
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
-from yolo_hybrid.nn.tracing import input_anchor, is_capturing
 
 __all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock"]
 
@@ -87,19 +86,12 @@ class LightweightMHSA(nn.Module):
         self.rel_bias = nn.Parameter(torch.randn(heads, (2 * max_size - 1) ** 2))  # official init: randn
         self.proj = nn.Conv2d(dim, dim, 1)
 
-    def relative_bias(self, height, width, key_height, key_width, anchor: torch.Tensor | None = None) -> torch.Tensor:
-        """The bias (heads, H*W, Hk*Wk) for this map size, gathered from the offset table.
-
-        Args:
-            anchor (torch.Tensor | None): An int64 zero tied to the input (``input_anchor``) while a graph is captured,
-                so exporters keep the (heads, (2P-1)^2) table and gather at run time instead of storing the result.
-        """
+    def relative_bias(self, height, width, key_height, key_width) -> torch.Tensor:
+        """The bias (heads, H*W, Hk*Wk) for this map size, gathered from the offset table."""
         device = self.rel_bias.device
         span = 2 * self.max_size - 1
         rows = reduced_offsets(height, key_height, self.sr, self.max_size, device)  # (H, Hk)
         cols = reduced_offsets(width, key_width, self.sr, self.max_size, device)  # (W, Wk)
-        if anchor is not None:
-            rows = rows + anchor
         index = (rows[:, None, :, None] * span + cols[None, :, None, :]).reshape(-1)  # (H*W*Hk*Wk,)
         return self.rel_bias[:, index].reshape(self.heads, height * width, key_height * key_width)
 
@@ -111,8 +103,7 @@ class LightweightMHSA(nn.Module):
         q = self.q(x).reshape(b, self.heads, self.qk_dim // self.heads, n).transpose(-1, -2)
         k = self.k(reduced).reshape(b, self.heads, self.qk_dim // self.heads, nk)
         v = self.v(reduced).reshape(b, self.heads, self.dim // self.heads, nk).transpose(-1, -2)
-        anchor = input_anchor(x) if is_capturing() else None
-        logits = torch.matmul(q, k) * self.scale + self.relative_bias(height, width, key_height, key_width, anchor)
+        logits = torch.matmul(q, k) * self.scale + self.relative_bias(height, width, key_height, key_width)
         out = torch.matmul(logits.softmax(-1), v)
         return self.proj(out.transpose(-1, -2).reshape(b, self.dim, height, width))
 
