@@ -55,33 +55,32 @@ def train(cfg: str, data: Path, epochs: int, imgsz: int, project: Path) -> str:
 
 
 def cell(outcome: dict | None, target) -> str:
-    """One Markdown cell: ok with diff and size, or what failed."""
+    """One Markdown cell: ok with diff, predictions compared and size, or what failed."""
     if outcome is None:
         return "not installed"
     if not outcome["exported"]:
-        return "export fails"
+        return "export fails" if outcome["error"].startswith("export") else "fails (see below)"
     if not target.runs_on_linux:
-        return f"exports ({outcome['size_mb']:.1f} MB); runs on macOS only"
+        return f"exports, {outcome['size_mb']:.1f} MB (runs on macOS)"
     if not outcome["ran"]:
         return "exports, fails to run"
     ok = outcome["max_abs_diff"] <= TOLERANCE and outcome["same_predictions"] is not False
-    mark = "ok" if ok else "**differs**"
     n = outcome["predictions"]
-    same = "" if outcome["same_predictions"] is None else (f", same {n} predictions" if outcome["same_predictions"]
-                                                            else f", **other predictions** than PyTorch's {n}")
-    return f"{mark}: {outcome['max_abs_diff']:.0e}{same}, {outcome['size_mb']:.1f} MB"
+    same = "" if outcome["same_predictions"] is None else (f", same {n} boxes" if outcome["same_predictions"]
+                                                            else f", **other boxes** (PyTorch {n})")
+    return f"{'ok' if ok else '**differs**'} {outcome['max_abs_diff']:.0e}{same}, {outcome['size_mb']:.1f} MB"
 
 
 def markdown(results: list[dict], targets: list[str]) -> str:
-    lines = ["| model | " + " | ".join(f"`{t}`" for t in targets) + " |",
-             "|---|" + "---|" * len(targets)]
-    for row in results:
-        cells = [cell(row["targets"].get(t), TARGETS[t]) for t in targets]
-        lines.append(f"| {row['model']} | " + " | ".join(cells) + " |")
+    """Targets as rows, models as columns; then the converters' error messages."""
+    lines = ["| target | " + " | ".join(row["model"] + (" (stock)" if row["stock"] else "") for row in results) + " |",
+             "|---|" + "---|" * len(results)]
+    for t in targets:
+        lines.append(f"| `{t}` | " + " | ".join(cell(row["targets"].get(t), TARGETS[t]) for row in results) + " |")
     errors = [(row["model"], t, o["error"]) for row in results for t, o in row["targets"].items() if o and o["error"]]
     if errors:
-        lines += ["", "Errors, as the converters report them:", ""]
-        lines += [f"- {model} / `{t}`: `{error.strip()[:300]}`" for model, t, error in errors]
+        lines += ["", "Errors, as the converters report them (last lines):", ""]
+        lines += [f"- {model} / `{t}`: `{' '.join(error.split())[-300:]}`" for model, t, error in errors]
     return "\n".join(lines) + "\n"
 
 
@@ -99,7 +98,11 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=600, help="seconds per export and check (a hung runtime)")
     parser.add_argument("--out", default=str(HERE / "results" / "deploy.json"))
     parser.add_argument("--readme", action="store_true", help="replace the README's deployment table")
+    parser.add_argument("--render", default=None, help="only write the Markdown (and --readme) from this JSON")
     args = parser.parse_args(argv)
+    if args.render:
+        report = json.loads(Path(args.render).read_text())
+        return publish(report, Path(args.render), args.readme)
     import ultralytics
 
     from yolo_hybrid.integration.deploy import check_target_isolated
@@ -130,19 +133,24 @@ def main(argv=None) -> int:
     report = {"ultralytics": ultralytics.__version__, "python": platform.python_version(), "imgsz": args.imgsz,
               "conf": args.conf,
               "epochs": args.epochs, "tolerance": TOLERANCE, "installed": installed, "results": results}
-    out = Path(args.out)
+    return publish(report, Path(args.out), args.readme)
+
+
+def publish(report: dict, out: Path, readme: bool) -> int:
+    """Write the JSON report, its Markdown table, and (``readme``) the README's table."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
-    table = markdown(results, args.targets)
+    targets = list(report["results"][0]["targets"]) if report["results"] else []
+    table = markdown(report["results"], targets)
     out.with_suffix(".md").write_text(table)
     print("\n" + table + f"\nwritten: {out}, {out.with_suffix('.md')}")
-    if args.readme:
-        readme = HERE.parent / "README.md"
-        text = readme.read_text()
+    if readme:
+        path = HERE.parent / "README.md"
+        text = path.read_text()
         pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no {README_START} ... {README_END} block")
-        readme.write_text(pattern.sub(lambda _: f"{README_START}\n{table}{README_END}", text))
+        path.write_text(pattern.sub(lambda _: f"{README_START}\n{table}{README_END}", text))
         print("README.md table replaced")
     return 0
 
