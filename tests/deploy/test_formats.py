@@ -30,8 +30,20 @@ DEPLOY = [t.name for t in TARGETS.values() if t.toolchain == "deploy" and t.name
 CASES = [("detect", family, target) for target in DEPLOY for family in FAMILIES] + [
     (task, family, target) for task in ("segment", "pose", "obb", "classify") for target in QUICK for family in FAMILIES
 ]
+# Where we still fail and stock does not (issue #8 stays open for these): each with the converter's own message.
+KNOWN = {
+    ("detect", "cot", "paddle"): dict(run=False, reason="Paddle Inference: 'onednn_op.reshape raises an EnforceNotMet "
+                                      "exception', then hangs and aborts ('double free or corruption')"),
+    ("detect", "smt", "paddle"): dict(reason="X2Paddle output drifts from PyTorch (5 px after training; SMT's MSA "
+                                      "alone differs by 6e-3)"),
+    ("detect", "cmt", "paddle"): dict(reason="X2Paddle: 'Do not support transform type NoneType to tensor' for the "
+                                      "bias gather rel_bias[:, index]"),
+}
+CASES = [pytest.param(*case, marks=pytest.mark.xfail(strict=True, **KNOWN[case])) if case in KNOWN else case
+         for case in CASES]
 if os.environ.get("YOLO_HYBRID_DEPLOY_TARGETS"):  # e.g. "ncnn,mnn" to rerun a few
-    CASES = [c for c in CASES if c[2] in os.environ["YOLO_HYBRID_DEPLOY_TARGETS"].split(",")]
+    CASES = [c for c in CASES if (c.values if hasattr(c, "values") else c)[2]
+             in os.environ["YOLO_HYBRID_DEPLOY_TARGETS"].split(",")]
 
 
 def test_every_toolchain_is_installed():
@@ -52,7 +64,7 @@ def works(outcome) -> bool:
     return outcome.ran and outcome.max_abs_diff <= TOLERANCE
 
 
-@pytest.mark.parametrize("task, family, target", CASES, ids=lambda v: str(v))
+@pytest.mark.parametrize("task, family, target", CASES)
 def test_ours_deploys_where_stock_does(task, family, target, tmp_path_factory, monkeypatch):
     if not available(TARGETS[target]):
         pytest.skip(f"{target} toolchain not installed ({', '.join(TARGETS[target].requires)})")
