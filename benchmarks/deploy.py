@@ -4,7 +4,7 @@
                                 [--epochs 30] [--imgsz 160] [--readme]
 
 Per task, the stock YOLOv8n model and our configs at scale n are trained briefly on the synthetic data of that task
-(so predictions exist at conf 0.25), then each is exported by Ultralytics' exporter to each target whose toolchain is
+(so there are predictions to compare), then each is exported by Ultralytics' exporter to each target whose toolchain is
 importable here and run through Ultralytics' AutoBackend (``yolo_hybrid.integration.deploy.check_target``). Per cell:
 exported or the converter's error, the largest absolute difference of the raw output from the fused PyTorch model on a
 fixed input, whether the predictions on the validation images are the same, and the file size.
@@ -33,13 +33,8 @@ prepare_offline(WORK / "ultralytics_config")
 os.environ.setdefault("YOLO_VERBOSE", "False")
 
 from yolo_hybrid.data import make_dataset  # noqa: E402
-from yolo_hybrid.integration.deploy import TARGETS, available  # noqa: E402
+from yolo_hybrid.integration.deploy import STOCK_PREFIX, TARGETS, TOLERANCE, Outcome, available, deploys  # noqa: E402
 
-TOLERANCE = 1e-3
-STOCK = {"detect": "yolov8n.yaml", "segment": "yolov8n-seg.yaml", "pose": "yolov8n-pose.yaml",
-         "obb": "yolov8n-obb.yaml", "classify": "yolov8n-cls.yaml"}
-PREFIX = {"detect": "yolov8n", "segment": "yolov8n-seg", "pose": "yolov8n-pose", "obb": "yolov8n-obb",
-          "classify": "yolov8n-cls"}
 README_START, README_END = "<!-- deploy-table:start -->", "<!-- deploy-table:end -->"
 
 
@@ -64,7 +59,7 @@ def cell(outcome: dict | None, target) -> str:
         return f"exports, {outcome['size_mb']:.1f} MB (runs on macOS)"
     if not outcome["ran"]:
         return "exports, fails to run"
-    ok = outcome["max_abs_diff"] <= TOLERANCE and outcome["same_predictions"] is not False
+    ok = deploys(Outcome(**outcome))
     n = outcome["predictions"]
     same = "" if outcome["same_predictions"] is None else (f", same {n} boxes" if outcome["same_predictions"]
                                                             else f", **other boxes** (PyTorch {n})")
@@ -86,7 +81,7 @@ def markdown(results: list[dict], targets: list[str]) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="+", default=["detect"], choices=list(STOCK))
+    parser.add_argument("--tasks", nargs="+", default=["detect"], choices=list(STOCK_PREFIX))
     parser.add_argument("--families", nargs="+", default=["bot3", "cot", "smt", "cmt"])
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     parser.add_argument("--epochs", type=int, default=30)
@@ -115,10 +110,11 @@ def main(argv=None) -> int:
         data = make_dataset(WORK / task, task, n_train=args.train_images, n_val=8, imgsz=args.imgsz)
         folder = Path(data) if Path(data).is_dir() else Path(data).parent
         images = sorted(str(p) for p in (folder / ("val" if task == "classify" else "images/val")).rglob("*.jpg"))[:4]
-        configs = [STOCK[task]] + [f"{PREFIX[task]}-{family}.yaml" for family in args.families]
+        stock = f"{STOCK_PREFIX[task]}.yaml"
+        configs = [stock] + [f"{STOCK_PREFIX[task]}-{family}.yaml" for family in args.families]
         for cfg in configs:
             model = train(cfg, data, args.epochs, args.imgsz, WORK / "runs" / task)  # each target in a child process
-            row = {"task": task, "model": cfg.replace(".yaml", ""), "stock": cfg == STOCK[task], "targets": {}}
+            row = {"task": task, "model": cfg.replace(".yaml", ""), "stock": cfg == stock, "targets": {}}
             for name in args.targets:
                 if name in missing:
                     row["targets"][name] = None

@@ -3,7 +3,7 @@
 TorchScript (static, dynamic) and ONNX (static, dynamic, opset 12) go through Ultralytics' own exporter and come back
 through its ``AutoBackend``; raw outputs must match the fused PyTorch model (dynamic ones also at a non-square size).
 The ONNX graphs must stay portable: no tensor above rank 5, no symbolic channel dimension in the outputs, and a
-static export no larger than the dynamic one beyond 1.3x. The heavier toolchains are in ``tests/deploy``.
+static BoT3 export no larger than the dynamic one beyond 1.3x. The heavier toolchains are in ``tests/deploy``.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ from __future__ import annotations
 import pytest
 
 from yolo_hybrid.integration.configs import list_configs
-from yolo_hybrid.integration.deploy import TARGETS, check_target
+from yolo_hybrid.integration.deploy import TARGETS, TOLERANCE, check_target
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 CORE = [t for t in TARGETS.values() if t.toolchain == "core"]
 IMGSZ = 64
-TOLERANCE = 1e-3  # absolute, on raw head outputs (box coordinates in pixels, scores in [0, 1])
 
 
 def scale_n(cfg) -> str:

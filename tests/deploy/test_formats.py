@@ -14,16 +14,14 @@ import os
 
 import pytest
 
-from yolo_hybrid.integration.deploy import TARGETS, available, check_target_isolated
+from yolo_hybrid.integration.deploy import STOCK_PREFIX as PREFIX
+from yolo_hybrid.integration.deploy import TARGETS, TOLERANCE, available, check_target_isolated, deploys
 
 pytestmark = pytest.mark.deploy
 
 IMGSZ = 64
-TOLERANCE = 1e-3
 TIMEOUT = 300  # seconds per export and check; stock models need 5-45 s at this size
 FAMILIES = ("bot3", "cot", "smt", "cmt")
-PREFIX = {"detect": "yolov8n", "segment": "yolov8n-seg", "pose": "yolov8n-pose", "obb": "yolov8n-obb",
-          "classify": "yolov8n-cls"}
 QUICK = ("ncnn", "mnn")
 # The dynamic OpenVINO variant is left to benchmarks/deploy.py: same converter, and the group must fit CI's time.
 DEPLOY = [t.name for t in TARGETS.values() if t.toolchain == "deploy" and t.name != "openvino-dynamic"]
@@ -58,12 +56,6 @@ def stock_outcome(task: str, target: str, workdir: str):
                                  timeout=TIMEOUT)
 
 
-def works(outcome) -> bool:
-    if not TARGETS[outcome.target].runs_on_linux:
-        return outcome.exported
-    return outcome.ran and outcome.max_abs_diff <= TOLERANCE
-
-
 @pytest.mark.parametrize("task, family, target", CASES)
 def test_ours_deploys_where_stock_does(task, family, target, tmp_path_factory, monkeypatch):
     if not available(TARGETS[target]):
@@ -71,7 +63,7 @@ def test_ours_deploys_where_stock_does(task, family, target, tmp_path_factory, m
     work = tmp_path_factory.getbasetemp() / "deploy"
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     stock = stock_outcome(task, target, str(work))
-    if not works(stock):
+    if not deploys(stock):
         pytest.skip(f"stock {PREFIX[task]} fails in {target} too: {stock.error or stock.max_abs_diff}")
     cfg = f"{PREFIX[task]}-{family}.yaml"
     ours = check_target_isolated(cfg, target, imgsz=IMGSZ, workdir=work / cfg, timeout=TIMEOUT)  # may abort

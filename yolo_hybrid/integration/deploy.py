@@ -21,8 +21,12 @@ from pathlib import Path
 
 __all__ = [
     "Target", "TARGETS", "Outcome", "check_target", "check_target_isolated", "available", "exported_size",
-    "write_onnx2tf_calibration_sample",
+    "write_onnx2tf_calibration_sample", "STOCK_PREFIX", "TOLERANCE", "deploys",
 ]
+
+TOLERANCE = 1e-3  # largest absolute difference of raw head outputs (pixels, scores) that counts as parity
+STOCK_PREFIX = {"detect": "yolov8n", "segment": "yolov8n-seg", "pose": "yolov8n-pose", "obb": "yolov8n-obb",
+                "classify": "yolov8n-cls"}  # the stock scale-n model per task; ours are f"{prefix}-{family}.yaml"
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,13 @@ class Outcome:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def deploys(outcome: Outcome) -> bool:
+    """Exported, and (where it can run here) within ``TOLERANCE`` of PyTorch with the same predictions if compared."""
+    if not TARGETS[outcome.target].runs_on_linux:
+        return outcome.exported
+    return outcome.ran and outcome.max_abs_diff <= TOLERANCE and outcome.same_predictions is not False
 
 
 def available(target: Target) -> bool:
@@ -206,7 +217,7 @@ def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | P
     target = TARGETS[target] if isinstance(target, str) else target
     label = name or Path(str(getattr(model, "ckpt_path", None) or model.model.yaml.get("yaml_file", "model"))).name
     outcome = Outcome(target=target.name, model=label)
-    source = model
+    source, folder = model, Path.cwd()
     if workdir is not None:  # export from a copy saved in its own directory, so targets never share files
         folder = Path(workdir) / target.name
         shutil.rmtree(folder, ignore_errors=True)
@@ -217,7 +228,7 @@ def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | P
     reference = copy.deepcopy(source.model).float().fuse().eval()
     start = time.perf_counter()
     try:
-        with contextlib.chdir(Path(workdir) / target.name if workdir is not None else Path.cwd()):
+        with contextlib.chdir(folder):
             if target.format in ("saved_model", "pb", "edgetpu"):
                 write_onnx2tf_calibration_sample()
             path = source.export(format=target.format, imgsz=imgsz, device="cpu", verbose=False, **target.options)
@@ -234,7 +245,7 @@ def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | P
         return outcome
     try:
         with openvino_fp32() if target.format == "openvino" else contextlib.nullcontext():
-            _compare(outcome, target, str(path), source, reference, imgsz, images, conf)
+            _compare(outcome, target, outcome.path, source, reference, imgsz, images, conf)
     except Exception as exc:
         outcome.error = f"run: {_error_text(exc)}"
     return outcome
@@ -247,7 +258,7 @@ def _compare(outcome: Outcome, target: Target, path: str, source, reference, img
     from ultralytics import YOLO
     from ultralytics.nn.autobackend import AutoBackend
 
-    backend = AutoBackend(str(path), device=torch.device("cpu"), verbose=False)
+    backend = AutoBackend(path, device=torch.device("cpu"), verbose=False)
     generator = torch.Generator().manual_seed(0)
     taller = max(32, imgsz * 3 // 2 // 32 * 32)  # another stride multiple
     sizes = [(imgsz, imgsz)] + ([(taller, imgsz)] if target.options.get("dynamic") else [])
@@ -266,7 +277,7 @@ def _compare(outcome: Outcome, target: Target, path: str, source, reference, img
     outcome.ran = True
     outcome.max_abs_diff, outcome.output_scale = max(diffs), max(scales)
     if images is not None:
-        exported_model = YOLO(str(path), task=source.task)
+        exported_model = YOLO(path, task=source.task)
         common = dict(imgsz=imgsz, conf=conf, device="cpu", verbose=False)
         ours = _predictions(exported_model.predict(images, **common))
         theirs = _predictions(source.predict(images, **common))
