@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.yolo_hybrid-install-stamp
-want="$(cat requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements-dev.txt pyproject.toml yolo_hybrid_autoload.pth | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -f .venv/lib/python*/site-packages/yolo_hybrid_autoload.pth ]; then
   echo "[setup] installing into .venv (first time: ~6 GB, 1-2 min)"
   .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt -e . 2> >(grep -v "^WARNING: Location" >&2)

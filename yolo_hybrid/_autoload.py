@@ -36,7 +36,9 @@ def _on_tasks_imported(module) -> None:
         from yolo_hybrid.integration.register import register_into
 
         register_into(module, trigger="import hook")
-    except Exception as error:  # never break Ultralytics' own import
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # never break Ultralytics' own import, not even with SystemExit
         import warnings
 
         warnings.warn(

@@ -1,20 +1,20 @@
-"""Exceptions raised by yolo_hybrid, and the argument checks that raise them.
+"""Exceptions raised by yolo_hybrid, and the two checks inner layers make on derived widths.
 
-Blocks validate their constructor arguments with these helpers so a bad YAML row fails with a message that names the
+YAML blocks are validated from their declarative description (``yolo_hybrid.spec``) with messages naming the YAML
 argument and the fix; the parser integration then prefixes the YAML file and layer index (see
 ``yolo_hybrid.integration.parser``).
 """
 
 from __future__ import annotations
 
+import difflib
+
 __all__ = [
     "YoloHybridError",
     "ConfigError",
     "UnsupportedUltralyticsError",
     "check_divisible",
-    "check_fraction",
-    "check_choice",
-    "check_positive_int",
+    "close_matches",
     "hidden_width",
 ]
 
@@ -39,30 +39,25 @@ def check_divisible(block: str, arg: str, value: int, divisor: int, divisor_arg:
         )
 
 
-def check_fraction(block: str, arg: str, value, fix: str) -> float:
-    """Return ``value`` as a float in (0, 1]; raise ConfigError for booleans, non-numbers and out-of-range values."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < float(value) <= 1.0:
-        raise ConfigError(f"{block}: {arg}={value!r} must be a number in (0, 1]. Fix: {fix}")
-    return float(value)
-
-
-def check_choice(block: str, arg: str, value, choices: tuple, fix: str):
-    """Return ``value`` if it is one of ``choices`` (compared with ``==``, booleans rejected), else raise ConfigError."""
-    if isinstance(value, bool) or value not in choices:
-        raise ConfigError(f"{block}: {arg}={value!r} must be one of {list(choices)}. Fix: {fix}")
-    return value
-
-
-def check_positive_int(block: str, arg: str, value, fix: str) -> int:
-    """Return ``value`` if it is an int >= 1 (booleans rejected), else raise ConfigError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{block}: {arg}={value!r} must be an integer >= 1. Fix: {fix}")
-    return value
-
-
 def hidden_width(block: str, dim: int, mlp_ratio: float) -> int:
     """``int(dim * mlp_ratio)``, the hidden width of an FFN; ConfigError if that leaves no channel."""
     hidden = int(dim * mlp_ratio)
     if hidden < 1:
         raise ConfigError(f"{block}: mlp_ratio={mlp_ratio} leaves no hidden channel. Fix: use >= 1.")
     return hidden
+
+
+def close_matches(name: str, candidates, cutoff: float = 0.8, limit: int = 3) -> list[str]:
+    """What a user probably meant by ``name``: case-insensitive equals first, then the candidates whose similarity
+    is within 0.05 of the best one and at least ``cutoff`` (so one clear suggestion is not followed by noise)."""
+    candidates = list(dict.fromkeys(candidates))
+    same = [c for c in candidates if c.lower() == name.lower()]
+    if same:
+        return same[:limit]
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, name.lower(), c.lower()).ratio(), c) for c in candidates),
+        key=lambda item: -item[0],
+    )
+    best = scored[0][0] if scored else 0.0
+    close = [c for ratio, c in scored if ratio >= max(cutoff, best - 0.05)]
+    return close[:limit]

@@ -21,6 +21,36 @@ def test_pth_file_is_installed():
     pth = Path(sysconfig.get_paths()["purelib"]) / "yolo_hybrid_autoload.pth"
     assert pth.is_file(), "install the package (pip install -e .) so the start-up hook is in site-packages"
     assert "import yolo_hybrid" in pth.read_text()
+    assert pth.read_text() == (ROOT / "yolo_hybrid_autoload.pth").read_text(), "stale hook: re-run scripts/setup.sh"
+
+
+def test_hook_survives_system_exit_while_importing_the_package(tmp_path):
+    # A package whose import raises SystemExit (a broken dependency calling sys.exit) must not end every Python
+    # start in the environment, pip's included: the .pth turns anything but KeyboardInterrupt into a warning.
+    site_dir = tmp_path / "site"
+    (site_dir / "yolo_hybrid").mkdir(parents=True)
+    (site_dir / "yolo_hybrid" / "__init__.py").write_text("raise SystemExit(3)\n")
+    shutil.copy(ROOT / "yolo_hybrid_autoload.pth", site_dir / "yolo_hybrid_autoload.pth")
+    code = f"import site\nsite.addsitedir({str(site_dir)!r})\nprint('still alive')\n"
+    proc = run_python(code, env=_env(), cwd=tmp_path, flags=("-S",))
+    out = assert_ok(proc)
+    assert "still alive" in out and "SystemExit" in out
+
+
+def test_registration_failure_with_system_exit_only_warns(monkeypatch):
+    import warnings
+
+    from yolo_hybrid import _autoload
+    from yolo_hybrid.integration import register
+
+    def exits(*args, **kwargs):
+        raise SystemExit("a dependency called sys.exit")
+
+    monkeypatch.setattr(register, "register_into", exits)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _autoload._on_tasks_imported(object())
+    assert any("SystemExit" in str(w.message) for w in caught)
 
 
 def test_startup_is_lazy_and_installs_the_finder(tmp_path):

@@ -90,7 +90,7 @@ def _yaml(**changes):
     [
         ([1024, 0.5, 1.0, None, None, 6], ["layer 8", "BoT3", "heads=6", "Fix"]),
         ([1024, True], ["layer 8", "e=True", "Fix"]),
-        ([1024, 0.5, 1.0, 20, 20, 4, 64, "extra"], ["layer 8", "BoT3", "TypeError"]),
+        ([1024, 0.5, 1.0, 20, 20, 4, 64, "extra"], ["layer 8", "BoT3 takes at most 7 YAML args", "Fix"]),
     ],
 )
 def test_bad_yaml_row_names_layer_argument_and_fix(args, needles):
@@ -203,3 +203,59 @@ def test_reimport_of_package_is_harmless():
     _autoload.install()
     _autoload.install()
     assert sum(type(f).__name__ == "TasksFinder" for f in sys.meta_path) == 1
+
+
+def test_explicit_strategy_after_registration_is_checked():
+    from yolo_hybrid.integration.register import registration_report
+
+    yolo_hybrid.register()
+    used = registration_report()["strategy"]
+    other = "alias" if used == "ast" else "ast"
+    assert yolo_hybrid.register(strategy=used)["strategy"] == used
+    with pytest.raises(ConfigError, match=rf"already registered .*{used!r}.*YOLO_HYBRID_STRATEGY={other}"):
+        yolo_hybrid.register(strategy=other)
+    with pytest.raises(ConfigError, match="unknown registration strategy 'fast'"):
+        yolo_hybrid.register(strategy="fast")
+
+
+@pytest.mark.parametrize(
+    "typo,suggestion", [("BoT4", "'BoT3'"), ("bot3", "'BoT3'"), ("Cot3", "'CoT3'"), ("C2fbot", "'C2fBoT'")]
+)
+def test_misspelt_module_name_suggests_ours(typo, suggestion):
+    from ultralytics.nn.tasks import DetectionModel
+
+    from yolo_hybrid.integration.parser import UnknownModuleError
+
+    d = _yaml(scale="n", yaml_file="my-model.yaml")
+    d["backbone"][8] = [-1, 3, typo, [1024]]
+    with pytest.raises(KeyError) as info:  # still a KeyError, as Ultralytics' own
+        DetectionModel(d, verbose=False)
+    assert isinstance(info.value, UnknownModuleError)
+    text = str(info.value)
+    assert "my-model.yaml, layer 8" in text and f"did you mean {suggestion}" in text, text
+
+
+def test_misspelt_config_name_lists_close_bundled_names():
+    from ultralytics import YOLO
+
+    with pytest.raises(FileNotFoundError, match=r"Did you mean yolov8-bot3\.yaml\?"):
+        YOLO("yolov8n-bot4.yaml")
+    with pytest.raises(FileNotFoundError, match=r"Did you mean yolov8-seg-smt\.yaml\?"):
+        YOLO("yolov8s-seg-smtt.yaml")
+    with pytest.raises(FileNotFoundError) as info:  # nothing close: Ultralytics' own message, no guess
+        YOLO("yolov8n-qwerty.yaml")
+    assert "Did you mean" not in str(info.value)
+
+
+def test_unsupported_version_is_repeated_where_a_user_fails():
+    # The hook only warns at start-up; the user's next step (a bundled config, a YAML row of ours) must say why again.
+    code = (
+        "import warnings\nwarnings.simplefilter('ignore')\n"
+        "import ultralytics\nultralytics.__version__ = '8.0.100'\n"
+        "from ultralytics import YOLO\n"
+        "try:\n    YOLO('yolov8n-bot3.yaml')\nexcept Exception as e:\n    print('ERROR', type(e).__name__, e)\n"
+        "YOLO('yolov8n.yaml')\nprint('stock ok')\n"
+    )
+    out = assert_ok(run_python(code, env=_env(), cwd="/"))
+    assert "ERROR UnsupportedUltralyticsError 'BoT3' is a yolo_hybrid block" in out, out
+    assert "ultralytics 8.0.100 is installed" in out and "pip install" in out and "stock ok" in out

@@ -123,10 +123,10 @@ def test_trace_keeps_sizes_dynamic():
 @pytest.mark.parametrize(
     "build,needle",
     [
-        (lambda: CMTBlock(30, 30, 1, 4), "channels=30 is not divisible by heads=4"),
+        (lambda: CMTBlock(30, 30, 1, 4), "heads=4 (YAML args[1]) must divide c2 = 30"),
         (lambda: CMTBlock(32, 32, 1, 2, 0), "sr=0"),
         (lambda: CMTBlock(32, 32, 1, 4, 1, 4.0, 3), "qk_ratio"),
-        (lambda: CMTBlock(32, 32, 1, 2, 1, 0.01), "mlp_ratio=0.01 leaves no hidden channel"),
+        (lambda: CMTBlock(32, 32, 1, 2, 1, 0.01), "mlp_ratio=0.01 (YAML args[3]) leaves int(c2 * mlp_ratio) = 0"),
     ],
 )
 def test_bad_arguments_fail_clearly(build, needle):

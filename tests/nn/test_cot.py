@@ -227,7 +227,7 @@ def test_flop_rule_counts_the_aggregation():
         (lambda: CoT(16, k=4), "k=4"),
         (lambda: CoT3(64, 64, 1, True, 2), "g=2"),
         (lambda: CoT3(64, 64, 1, 0.5), "shortcut=0.5"),
-        (lambda: CoTBottleneck(16, 20, e=1.0), "hidden channels"),
+        (lambda: CoTBottleneck(16, 20, e=1.0), "e=1.0 (YAML args[2]) makes the CoT width int(c2*e) = 20"),
         (lambda: C2fCoT(64, 64, 1, True, 1, 2.0), "e=2.0"),
     ],
 )

@@ -112,3 +112,44 @@ def test_attention_maps_function_on_a_model():
     assert probs.shape == (2, 1000) and maps.shape == (2, 3, 4)
     with pytest.raises(ValueError, match="AttnPoolClassify"):
         attention_maps(YOLO("yolov8n-cls.yaml").model.eval(), torch.rand(1, 3, 64, 64))
+
+
+def _classify_forward_81(self, x):  # Ultralytics 8.1.47 / 8.2.103: softmax in eval, no `export` attribute
+    x = self.linear(self.drop(self.pool(self.conv(x)).flatten(1)))
+    return x if self.training else x.softmax(1)
+
+
+def _classify_forward_8340(self, x):  # Ultralytics 8.3.40: logits in eval too
+    return self.linear(self.drop(self.pool(self.conv(x)).flatten(1)))
+
+
+@pytest.mark.parametrize("forward,expect", [(_classify_forward_81, "softmax"), (_classify_forward_8340, "logits")])
+def test_eval_output_follows_the_installed_classify(monkeypatch, forward, expect):
+    from ultralytics.nn.modules import Classify
+
+    from yolo_hybrid.nn import pooling
+
+    monkeypatch.setattr(Classify, "forward", forward)
+    monkeypatch.delattr(Classify, "export")  # older heads have no export flag at all
+    pooling._classify_eval_output.cache_clear()
+    try:
+        head = AttnPoolClassify(32, 4).eval()
+        x = torch.randn(2, 32, 5, 6)
+        out = head(x)
+        pooled = head.pool(x)[:, :, None, None]
+        logits = head.linear(head.conv(pooled).flatten(1))
+        torch.testing.assert_close(out, logits.softmax(1) if expect == "softmax" else logits)
+        assert head.train()(x).shape == (2, 4)
+    finally:
+        pooling._classify_eval_output.cache_clear()
+
+
+def test_eval_output_equals_stock_classify_convention():
+    from ultralytics.nn.modules import Classify
+
+    stock, ours = Classify(32, 4).eval(), AttnPoolClassify(32, 4).eval()
+    x = torch.randn(1, 32, 3, 3)
+    a, b = stock(x), ours(x)
+    assert type(a) is type(b) and (not isinstance(a, tuple) or len(a) == len(b))
+    stock.export = ours.export = True
+    assert isinstance(ours(x), torch.Tensor) and type(stock(x)) is type(ours(x))

@@ -181,11 +181,11 @@ def test_autocast_and_trace():
 @pytest.mark.parametrize(
     "build,needle",
     [
-        (lambda: SAMBlock(30, 30, 1, 4), "channels=30 is not divisible by heads=4"),
-        (lambda: MSABlock(64, 64, 1, 12), "not divisible by heads=12"),
+        (lambda: SAMBlock(30, 30, 1, 4), "heads=4 (YAML args[1]) must divide c2 = 30"),
+        (lambda: MSABlock(64, 64, 1, 12), "heads=12 (YAML args[1]) must divide c2 = 64"),
         (lambda: C2fSAM(64, 64, 1, True), "e=True"),
         (lambda: SMTStage(64, 64, 2, 4, 0), "heads=0"),
-        (lambda: SAMBlock(16, 16, 1, 4, 0.01), "mlp_ratio=0.01 leaves no hidden channel"),
+        (lambda: SAMBlock(16, 16, 1, 4, 0.01), "mlp_ratio=0.01 (YAML args[2]) leaves int(c2 * mlp_ratio) = 0"),
     ],
 )
 def test_bad_arguments_fail_clearly(build, needle):

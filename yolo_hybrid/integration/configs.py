@@ -4,16 +4,20 @@ Ultralytics resolves ``YOLO("yolov8s-bot3.yaml")`` through ``ultralytics.utils.c
 module's globals at call time by ``check_yaml``), which searches only the working directory and Ultralytics' own tree.
 We wrap it: a bare ``*.yaml`` name that is not a file in the working directory is looked up in our configs first,
 unless Ultralytics ships a file of the same name (then Ultralytics' copy wins: we never shadow a stock config).
-Unknown names fall through to Ultralytics' own "does not exist" error.
+Unknown names fall through to Ultralytics' own "does not exist" error, extended with the bundled names close to the
+one asked for (``yolov8n-bot4.yaml`` -> ``yolov8n-bot3.yaml``).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 
-__all__ = ["CFG_DIR", "config_path", "find_config", "list_configs", "patch_check_file"]
+from yolo_hybrid.errors import close_matches
+
+__all__ = ["CFG_DIR", "config_path", "find_config", "list_configs", "close_configs", "patch_check_file"]
 
 CFG_DIR = Path(__file__).resolve().parents[1] / "cfg"
 _SUFFIXES = (".yaml", ".yml")
@@ -47,6 +51,21 @@ def config_path(name: str) -> Path:
     return path
 
 
+# Ultralytics' own rule for a scale letter in a model name (yaml_model_load): "yolov8s-bot3" -> "yolov8-bot3", "s".
+_SCALE = re.compile(r"(\d+)([nslmx])(.+)?$")
+
+
+def close_configs(name: str) -> list[str]:
+    """Bundled config names close to ``name``, with ``name``'s scale letter kept (``yolov8n-bot4.yaml`` ->
+    ``["yolov8n-bot3.yaml", ...]``)."""
+    stem, suffix = os.path.splitext(os.path.basename(os.fspath(name)))
+    match = _SCALE.search(stem)
+    scale = match.group(2) if match else ""
+    unified = _SCALE.sub(r"\1\3", stem) if match else stem
+    found = close_matches(unified, [p.stem for p in list_configs()])
+    return [re.sub(r"^(yolov\d+)", rf"\g<1>{scale}", f) + (suffix or ".yaml") for f in found]
+
+
 @functools.lru_cache(maxsize=None)
 def _stock_has(root: str, name: str) -> bool:
     return any(Path(root, "cfg").rglob(name))
@@ -60,11 +79,21 @@ def patch_check_file(checks) -> None:
 
     @functools.wraps(original)
     def check_file(file, *args, **kwargs):
-        if _is_bare_yaml_name(file) and not os.path.exists(file):
+        bare = _is_bare_yaml_name(file) and not os.path.exists(file)
+        if bare:
             ours = find_config(os.fspath(file).strip())
             if ours is not None and not _stock_has(str(checks.ROOT), ours.name):
                 return str(ours)
-        return original(file, *args, **kwargs)
+        try:
+            return original(file, *args, **kwargs)
+        except FileNotFoundError as error:
+            close = close_configs(file) if bare else []
+            if not close:
+                raise
+            raise FileNotFoundError(
+                f"{error} Did you mean {' or '.join(close)}? (bundled with yolo_hybrid; "
+                "yolo_hybrid.integration.configs.list_configs() lists them all)"
+            ) from error
 
     check_file.__yolo_hybrid__ = True
     checks.check_file = check_file

@@ -27,15 +27,33 @@ import textwrap
 
 import torch.nn as nn
 
-from yolo_hybrid.errors import ConfigError, UnsupportedUltralyticsError, YoloHybridError
+from yolo_hybrid.errors import ConfigError, UnsupportedUltralyticsError, YoloHybridError, close_matches
 
-__all__ = ["BASE_GLOBAL", "REPEAT_GLOBAL", "HEAD_GLOBAL", "STRATEGIES", "extend_parse_model", "ast_patched_parse_model", "make_alias"]
+__all__ = [
+    "BASE_GLOBAL",
+    "REPEAT_GLOBAL",
+    "HEAD_GLOBAL",
+    "STRATEGIES",
+    "UnknownModuleError",
+    "extend_parse_model",
+    "explain_unregistered",
+    "ast_patched_parse_model",
+    "make_alias",
+]
 
 BASE_GLOBAL = "_yolo_hybrid_base_modules"
 REPEAT_GLOBAL = "_yolo_hybrid_repeat_modules"
 HEAD_GLOBAL = "_yolo_hybrid_head_modules"
 STRATEGIES = ("ast", "alias")
 MARKER = "__yolo_hybrid__"
+UNREGISTERED_MARKER = "__yolo_hybrid_unregistered__"
+
+
+class UnknownModuleError(ConfigError, KeyError):
+    """A YAML row names a module that neither Ultralytics nor yolo_hybrid defines (a KeyError, as the parser's own)."""
+
+    def __str__(self) -> str:  # KeyError would print the message's repr
+        return str(self.args[0]) if self.args else ""
 
 
 class _PatchError(Exception):
@@ -154,29 +172,121 @@ def _failing_layer(traceback):
         return None
 
 
-def with_layer_context(parse_model, our_names: frozenset, report: dict):
-    """Wrap ``parse_model`` so errors from our blocks name the YAML file, layer index and row."""
+def _rows(d) -> list:
+    try:
+        return list((d.get("backbone") or []) + (d.get("head") or []))
+    except (AttributeError, TypeError):
+        return []
+
+
+def check_rows(d, specs: dict) -> None:
+    """ConfigError for the first row of one of our blocks whose shape the parser would mangle or crash on.
+
+    Runs before ``parse_model``: it scales c2 and n and inserts c1 before our constructors see anything, so a c2 of
+    ``True`` or ``2.5`` would silently become 8, and a missing c2 or a string n would fail inside the parser.
+    """
+    yaml_file = (d.get("yaml_file") if isinstance(d, dict) else None) or "model YAML"
+    for i, row in enumerate(_rows(d)):
+        module = row[2] if isinstance(row, (list, tuple)) and len(row) == 4 else None
+        spec = specs.get(module) if isinstance(module, str) else None
+        problem = spec.row_problem(row) if spec is not None else None
+        if problem:
+            raise ConfigError(f"{yaml_file}, layer {i} {row}: {problem}")
+
+
+def module_names(tasks) -> list[str]:
+    """Every module name a YAML row may use with this ``tasks`` (nn.Module classes in its globals)."""
+    return sorted(
+        name for name, value in vars(tasks).items()
+        if not name.startswith("_") and isinstance(value, type) and issubclass(value, nn.Module)
+    )
+
+
+def _unknown_module(error: KeyError, row, tasks, ours: frozenset) -> str | None:
+    """Why the row's module name is unknown and what to write instead, or None if the KeyError is something else."""
+    module = row[2] if isinstance(row, (list, tuple)) and len(row) > 2 else None
+    if not isinstance(module, str) or not error.args or error.args[0] != module or module in vars(tasks):
+        return None
+    suggestions = close_matches(module, sorted(set(module_names(tasks)) | ours), cutoff=0.6)
+    if not suggestions:
+        return None
+    return (
+        f"unknown module {module!r}: neither Ultralytics nor yolo_hybrid defines it. "
+        f"Fix: did you mean {' or '.join(map(repr, suggestions))}? (names are case-sensitive)"
+    )
+
+
+def label_layers(layers, d) -> None:
+    """Tell every module that reports by name (a ``yaml_layer`` class attribute) which YAML file and layer it is in."""
+    yaml_file = (d.get("yaml_file") if isinstance(d, dict) else None) or "model YAML"
+    for layer in layers if isinstance(layers, nn.Module) else ():
+        for module in layer.modules():
+            if hasattr(type(module), "yaml_layer"):
+                module.yaml_layer = f"{yaml_file}, layer {getattr(layer, 'i', '?')} ({type(layer).__name__})"
+
+
+def with_layer_context(parse_model, specs: dict, report: dict, tasks):
+    """Wrap ``parse_model`` so errors from our blocks name the YAML file, layer index and row.
+
+    Also: rows of our blocks are checked before parsing (``check_rows``), and a module name that is not defined
+    but close to a known one (``BoT4``, ``bot3``, ``C2F``) gets a suggestion instead of a bare KeyError.
+    """
+    our_names = frozenset(specs)
 
     @functools.wraps(parse_model)
     def parse_model_yolo_hybrid(*args, **kwargs):
+        d = args[0] if args else kwargs.get("d")
+        check_rows(d, specs)
         try:
-            return parse_model(*args, **kwargs)
+            built = parse_model(*args, **kwargs)
         except Exception as error:
             layer = _failing_layer(error.__traceback__)
             if layer is None:
                 raise
             i, row, yaml_file = layer
+            if isinstance(error, KeyError):
+                unknown = _unknown_module(error, row, tasks, our_names)
+                if unknown:
+                    raise UnknownModuleError(f"{yaml_file}, layer {i} {row}: {unknown}") from error
             module = row[2] if isinstance(row, (list, tuple)) and len(row) > 2 else None
             if not (isinstance(error, YoloHybridError) or module in our_names):
                 raise
             detail = str(error) if isinstance(error, YoloHybridError) else f"{type(error).__name__}: {error}"
             raise ConfigError(f"{yaml_file}, layer {i} {row}: {detail}") from error
+        label_layers(built[0] if isinstance(built, tuple) else built, d)
+        return built
 
     setattr(parse_model_yolo_hybrid, MARKER, report)
     return parse_model_yolo_hybrid
 
 
-def extend_parse_model(tasks, blocks: dict, strategy: str, report: dict) -> str:
+def explain_unregistered(tasks, our_names: frozenset, reason: str) -> None:
+    """After a failed registration: make a YAML row naming one of our blocks fail with ``reason``, not a KeyError.
+
+    The start-up hook only warns when registration fails (Ultralytics must keep working); without this, the user's
+    next error would be a bare ``KeyError: 'BoT3'`` far from that warning.
+    """
+    original = tasks.parse_model
+    if getattr(original, UNREGISTERED_MARKER, None) is not None or getattr(original, MARKER, None) is not None:
+        return
+
+    @functools.wraps(original)
+    def parse_model_unregistered(*args, **kwargs):
+        try:
+            return original(*args, **kwargs)
+        except KeyError as error:
+            if error.args and error.args[0] in our_names and error.args[0] not in vars(tasks):
+                raise UnsupportedUltralyticsError(
+                    f"{error.args[0]!r} is a yolo_hybrid block, but yolo_hybrid could not register into this "
+                    f"Ultralytics: {reason}"
+                ) from error
+            raise
+
+    setattr(parse_model_unregistered, UNREGISTERED_MARKER, reason)
+    _rebind(tasks, (original,), parse_model_unregistered)
+
+
+def extend_parse_model(tasks, blocks: dict, strategy: str, report: dict, specs: dict | None = None) -> str:
     """Make every block of ``blocks`` (``{name: (cls, "base" | "repeat" | "head")}``) known to ``tasks.parse_model``.
 
     ``head`` blocks are treated like Ultralytics' ``Classify``: c1 from the channel list, c2 (the class count) not
@@ -187,6 +297,7 @@ def extend_parse_model(tasks, blocks: dict, strategy: str, report: dict) -> str:
         blocks (dict): YAML name -> (class, kind).
         strategy (str): ``"ast"``, ``"alias"`` or ``"auto"`` (ast, falling back to alias).
         report (dict): Registration report, attached to the wrapped parse_model (marks it as done).
+        specs (dict | None): YAML name -> ``BlockSpec`` (rows checked before parsing); default: ``cls.yaml_spec``.
 
     Returns:
         (str): The strategy actually used.
@@ -198,7 +309,8 @@ def extend_parse_model(tasks, blocks: dict, strategy: str, report: dict) -> str:
                 f"ultralytics.nn.tasks already defines {name!r} ({existing!r}); yolo_hybrid will not shadow it. "
                 "Fix: pin an Ultralytics version without that name, or report this to yolo_hybrid."
             )
-    original = tasks.parse_model
+    current = tasks.parse_model
+    original = current.__wrapped__ if hasattr(current, UNREGISTERED_MARKER) else current
     used = strategy
     patched = None
     if strategy in ("ast", "auto"):
@@ -230,9 +342,16 @@ def extend_parse_model(tasks, blocks: dict, strategy: str, report: dict) -> str:
     setattr(tasks, BASE_GLOBAL, tuple(cls for cls, _kind in blocks.values()))
     setattr(tasks, REPEAT_GLOBAL, tuple(cls for cls, kind in blocks.values() if kind == "repeat"))
     setattr(tasks, HEAD_GLOBAL, tuple(cls for cls, kind in blocks.values() if kind == "head"))
-    wrapped = with_layer_context(patched, frozenset(blocks), report)
-    tasks.parse_model = wrapped
-    package = sys.modules.get(getattr(tasks, "__package__", None) or "")
-    if package is not None and getattr(package, "parse_model", None) is original:  # ultralytics.nn re-exports it
-        package.parse_model = wrapped
+    if specs is None:
+        specs = {name: cls.yaml_spec for name, (cls, _) in blocks.items() if hasattr(cls, "yaml_spec")}
+    wrapped = with_layer_context(patched, specs, report, tasks)
+    _rebind(tasks, (original, current), wrapped)
     return used
+
+
+def _rebind(tasks, old: tuple, new) -> None:
+    """``tasks.parse_model = new``, and the same in ``ultralytics.nn``, which re-exports it."""
+    tasks.parse_model = new
+    package = sys.modules.get(getattr(tasks, "__package__", None) or "")
+    if package is not None and any(getattr(package, "parse_model", None) is f for f in old):
+        package.parse_model = new

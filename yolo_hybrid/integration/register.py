@@ -52,17 +52,22 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
     Raises:
         UnsupportedUltralyticsError: Unsupported version, or neither parser strategy applies.
     """
+    chosen = _strategy(strategy)
     with _lock:
         done = registration_report(tasks)
         if done is not None:
+            _check_same_strategy(done, strategy, chosen)
             return done
         start = time.perf_counter()
         from yolo_hybrid.errors import UnsupportedUltralyticsError
         from yolo_hybrid.integration.version import check_ultralytics_version
 
         version = _ultralytics_version()
-        check_ultralytics_version(version)
-        chosen = _strategy(strategy)
+        try:
+            check_ultralytics_version(version)
+        except UnsupportedUltralyticsError as error:
+            _explain_later(tasks, str(error))
+            raise
 
         from yolo_hybrid.integration import configs, flops, heads, parser, safe_load
         from yolo_hybrid.nn import YAML_BLOCKS
@@ -71,6 +76,7 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
         try:
             report["strategy"] = parser.extend_parse_model(tasks, YAML_BLOCKS, chosen, report)
         except UnsupportedUltralyticsError as error:
+            _explain_later(tasks, f"ultralytics {version}: {error}")
             raise UnsupportedUltralyticsError(f"ultralytics {version}: {error}") from error
         heads.patch_guess_model_task(tasks, frozenset(n for n, (_, kind) in YAML_BLOCKS.items() if kind == "head"))
         import ultralytics.utils.checks as checks  # already imported by tasks itself
@@ -86,6 +92,32 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
                 file=sys.stderr,
             )
         return report
+
+
+def _check_same_strategy(done: dict, requested: str | None, chosen: str) -> None:
+    """An explicit strategy that differs from the one registered cannot take effect: say so instead of ignoring it."""
+    from yolo_hybrid.errors import ConfigError
+
+    if requested is not None and chosen != "auto" and chosen != done.get("strategy"):
+        raise ConfigError(
+            f"yolo_hybrid is already registered into this Ultralytics with strategy {done.get('strategy')!r} (by "
+            f"{done.get('trigger')}); strategy={requested!r} cannot take effect in this process. Fix: set "
+            f"YOLO_HYBRID_STRATEGY={chosen} in the environment before Python starts."
+        )
+
+
+def _explain_later(tasks, reason: str) -> None:
+    """Registration failed: YAML rows and bare config names of ours should repeat ``reason`` where they fail."""
+    try:
+        import ultralytics.utils.checks as checks
+
+        from yolo_hybrid.integration import configs, parser
+        from yolo_hybrid.nn import YAML_BLOCKS
+
+        parser.explain_unregistered(tasks, frozenset(YAML_BLOCKS), reason)
+        configs.patch_check_file(checks)
+    except Exception:  # best effort: the original error is what the caller sees first
+        pass
 
 
 def register(strategy: str | None = None) -> dict:

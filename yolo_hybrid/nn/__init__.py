@@ -35,21 +35,15 @@ __all__ = [
     "attention_maps",
 ]
 
-YAML_BLOCKS = {
-    "BoT3": (BoT3, "repeat"),
-    "C2fBoT": (C2fBoT, "repeat"),
-    "BoTStage": (BoTStage, "repeat"),
-    "BottleneckTransformer": (BottleneckTransformer, "base"),
-    "CoT3": (CoT3, "repeat"),
-    "C2fCoT": (C2fCoT, "repeat"),
-    "CoTBottleneck": (CoTBottleneck, "base"),
-    "SAMBlock": (SAMBlock, "repeat"),
-    "MSABlock": (MSABlock, "repeat"),
-    "SMTStage": (SMTStage, "repeat"),
-    "C2fSAM": (C2fSAM, "repeat"),
-    "CMTBlock": (CMTBlock, "repeat"),
-    "AttnPoolClassify": (AttnPoolClassify, "head"),
-}
+# Every class usable by name in a model YAML; each carries its description (``cls.yaml_spec``, see yolo_hybrid.spec).
+_YAML_CLASSES = (
+    BoT3, C2fBoT, BoTStage, BottleneckTransformer,
+    CoT3, C2fCoT, CoTBottleneck,
+    SAMBlock, MSABlock, SMTStage, C2fSAM,
+    CMTBlock,
+    AttnPoolClassify,
+)
+YAML_BLOCKS = {cls.__name__: (cls, cls.yaml_spec.kind) for cls in _YAML_CLASSES}
 
 from yolo_hybrid import _autoload  # noqa: E402
 

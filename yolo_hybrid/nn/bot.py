@@ -15,25 +15,48 @@ Layers:
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Callable
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ultralytics.nn.modules import Conv
 
-from yolo_hybrid.errors import ConfigError, check_choice, check_divisible, check_fraction, check_positive_int
+from yolo_hybrid.errors import check_divisible
+from yolo_hybrid.nn.attention_budget import check_attention_budget
 from yolo_hybrid.nn.csp import C2fLayout, C3Layout
 from yolo_hybrid.nn.tracing import is_capturing
+from yolo_hybrid.spec import FLAG, POSITIVE_INT, RATIO, Arg, Choice, Int, Maybe, Pair, Rule, yaml_block
 
 __all__ = ["RelPosMHSA2d", "BottleneckTransformer", "BoTStage", "BoT3", "C2fBoT", "DEFAULT_MAX_SIZE"]
 
 DEFAULT_MAX_SIZE = 64  # P5 of a 2048 px image, P4 of 1024 px: exact relative offsets for every usual imgsz
 
 
+SIZE = Pair(POSITIVE_INT)
+
+
 def _pair(value, block: str, arg: str) -> tuple[int, int]:
-    values = tuple(value) if isinstance(value, (list, tuple)) else (value, value)
-    if len(values) != 2:
-        raise ConfigError(f"{block}: {arg}={value!r} must be an int or an (H, W) pair. Fix: e.g. {arg}=64")
-    return tuple(check_positive_int(block, arg, v, f"give {arg} as a positive int, e.g. 64") for v in values)
+    SIZE.check(block, arg, value, f"give {arg} as a positive int, e.g. 64")
+    return tuple(value) if isinstance(value, (list, tuple)) else (value, value)
+
+
+def _heads_divide(width: Callable[[SimpleNamespace], int], formula: str) -> Rule:
+    """Rule: ``heads`` divides the attention width computed by ``width`` (``formula`` names it in the message)."""
+
+    def check(a: SimpleNamespace) -> str | None:
+        channels = width(a)
+        if channels < a.heads or channels % a.heads:
+            return f"must divide the attention width {formula} = {channels} (c2 = {a.c2} at this scale)"
+        return None
+
+    return Rule("heads", check, "choose heads dividing that width (e.g. 4 or 8), or change the width ratio")
+
+
+HEADS = Arg("heads", POSITIVE_INT, "attention heads", "use a positive number of heads, e.g. 4")
+MAX_SIZE = Arg("max_size", Maybe(SIZE), "largest map extent with exact relative offsets (null: 64)",
+               "give the largest expected map extent, e.g. 64, or null")
 
 
 def relative_offsets(length, max_size: int, device=None) -> torch.Tensor:
@@ -75,10 +98,12 @@ class RelPosMHSA2d(nn.Module):
         torch.Size([2, 64, 5, 7])
     """
 
+    yaml_layer: str | None = None  # "file.yaml, layer 8 (BoT3)", set by the integration; names it in warnings
+
     def __init__(self, dim: int, heads: int = 4, max_size: int | tuple[int, int] = DEFAULT_MAX_SIZE):
         super().__init__()
         name = type(self).__name__
-        check_positive_int(name, "heads", heads, "use a positive number of heads, e.g. 4")
+        POSITIVE_INT.check(name, "heads", heads, "use a positive number of heads, e.g. 4")
         check_divisible(name, "channels", dim, heads, "heads", f"choose heads dividing {dim}, or change the width")
         self.dim, self.heads = dim, heads
         self.dim_head = dim // heads
@@ -118,6 +143,7 @@ class RelPosMHSA2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, height, width = x.shape
         n = height * width
+        check_attention_budget(self, x, self.heads, n)  # the position logits are (B*heads, N, N) in every path
         qkv = self.qkv(x)
         q, k, v = (self.tokens(qkv[:, i * self.dim : (i + 1) * self.dim], b, n) for i in range(3))
         rel = self.rel_logits(q * self.scale, height, width)
@@ -136,6 +162,16 @@ class RelPosMHSA2d(nn.Module):
         return f"heads={self.heads}, dim_head={self.dim_head}, max_size={self.max_size}"
 
 
+@yaml_block(
+    "base",
+    Arg("s", Choice((1, 2)), "stride", "use stride 1, or 2 to halve the map"),
+    HEADS,
+    Arg("e", RATIO, "bottleneck width ratio", "use e=0.25 (ResNet bottleneck) or e=1.0"),
+    Arg("max_size", SIZE, "largest map extent with exact relative offsets", "give the largest map extent, e.g. 64"),
+    Arg("shortcut", FLAG, "residual connection", "write true or false"),
+    rules=(_heads_divide(lambda a: int(a.c2 * a.e), "int(c2*e)"),),
+    summary="One BoTNet block (1x1 conv, relative-position MHSA, 1x1 conv, shortcut), stride 1 or 2.",
+)
 class BottleneckTransformer(nn.Module):
     """The BoTNet block: a ResNet bottleneck whose 3x3 conv is relative-position MHSA.
 
@@ -173,19 +209,14 @@ class BottleneckTransformer(nn.Module):
         shortcut: bool = True,
     ):
         super().__init__()
-        name = type(self).__name__
-        check_choice(name, "s", s, (1, 2), "use stride 1, or 2 to halve the map")
-        e = check_fraction(name, "e", e, "use e=0.25 (ResNet bottleneck) or e=1.0")
         c_ = int(c2 * e)
-        check_divisible(name, f"hidden channels int(c2*e)=int({c2}*{e})", c_, heads, "heads",
-                        "choose heads dividing the hidden channels, or change e / the width")
         self.cv1 = Conv(c1, c_, 1)
         self.attn = RelPosMHSA2d(c_, heads, max_size)
         self.pool = nn.AvgPool2d(2, 2, ceil_mode=True) if s == 2 else nn.Identity()
         self.bn = nn.BatchNorm2d(c_)
         self.act = Conv.default_act
         self.cv2 = Conv(c_, c2, 1, act=False)
-        self.add = bool(shortcut)
+        self.add = shortcut
         if self.add:
             nn.init.zeros_(self.cv2.bn.weight)
         self.shortcut = nn.Identity() if (s == 1 and c1 == c2) or not self.add else Conv(c1, c2, 1, s, act=False)
@@ -198,13 +229,20 @@ class BottleneckTransformer(nn.Module):
 def _max_size(block: str, max_size, w=None, h=None) -> tuple[int, int]:
     """Table extent from ``max_size`` and the community ``(w, h)`` size hint: the larger of the two per axis."""
     p_h, p_w = _pair(DEFAULT_MAX_SIZE if max_size is None else max_size, block, "max_size")
-    if w is not None:
-        p_w = max(p_w, check_positive_int(block, "w", w, "give the expected map width (a size hint), e.g. 20"))
-    if h is not None:
-        p_h = max(p_h, check_positive_int(block, "h", h, "give the expected map height (a size hint), e.g. 20"))
-    return p_h, p_w
+    return max(p_h, h or 0), max(p_w, w or 0)
 
 
+@yaml_block(
+    "repeat",
+    Arg("s", Choice((1, 2)), "stride of the first block", "use stride 1, or 2 to halve the map"),
+    Arg("e", RATIO, "bottleneck width ratio (ResNet: 0.25)", "use e.g. 0.25"),
+    HEADS,
+    MAX_SIZE,
+    rules=(_heads_divide(lambda a: int(a.c2 * a.e), "int(c2*e)"),),
+    summary="A ResNet stage of `n` Bottleneck Transformers (first one strided); BoTNet-50's c5 stage.",
+    n=Arg("n", POSITIVE_INT, "blocks in the stage (the row's repeats column)",
+          "write at least 1 in the row's repeats column (a stage without blocks cannot change c1 to c2)"),
+)
 class BoTStage(nn.Module):
     """A ResNet stage of ``n`` BottleneckTransformers: the first changes channels and stride, the rest keep them.
 
@@ -235,6 +273,18 @@ class BoTStage(nn.Module):
         return self.m(x)
 
 
+@yaml_block(
+    "repeat",
+    Arg("e", RATIO, "C3 hidden channel ratio", "BoT3 takes (c2, e, e2, w, h): pass e as a ratio such as 0.5"),
+    Arg("e2", RATIO, "bottleneck width ratio inside each block", "pass e2 as a ratio such as 1.0"),
+    Arg("w", Maybe(POSITIVE_INT), "community size hint (map width); only enlarges the position table",
+        "give the expected map width, e.g. 20, or null"),
+    Arg("h", Maybe(POSITIVE_INT), "community size hint (map height)", "give the expected map height, e.g. 20, or null"),
+    HEADS,
+    MAX_SIZE,
+    rules=(_heads_divide(lambda a: int(int(a.c2 * a.e) * a.e2), "int(int(c2*e)*e2)"),),
+    summary="C3 whose inner blocks are Bottleneck Transformers; the YOLO community's positional `(e, e2, w, h)`.",
+)
 class BoT3(C3Layout):
     """CSP bottleneck with 3 convolutions (Ultralytics C3) whose inner blocks are BottleneckTransformers.
 
@@ -260,12 +310,19 @@ class BoT3(C3Layout):
 
     def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, e2: float = 1.0, w=None, h=None,
                  heads: int = 4, max_size=None):
-        name = type(self).__name__
-        e = check_fraction(name, "e", e, "BoT3 takes (c2, e, e2, w, h): pass e as a ratio such as 0.5, not a bool")
-        size = _max_size(name, max_size, w, h)
+        size = _max_size(type(self).__name__, max_size, w, h)
         super().__init__(c1, c2, n, e, lambda c_: BottleneckTransformer(c_, c_, 1, heads, e2, size))
 
 
+@yaml_block(
+    "repeat",
+    Arg("shortcut", FLAG, "residual connection inside each block", "C2fBoT takes (c2, shortcut, e): write true/false"),
+    Arg("e", RATIO, "hidden channel ratio", "pass e as a ratio such as 0.5"),
+    HEADS,
+    MAX_SIZE,
+    rules=(_heads_divide(lambda a: int(a.c2 * a.e), "int(c2*e)"),),
+    summary="YOLOv8's C2f layout (split, chained blocks, concatenate all) with Bottleneck Transformers.",
+)
 class C2fBoT(C2fLayout):
     """YOLOv8's C2f layout (split, chained blocks, concatenate every output) with BottleneckTransformer blocks.
 
@@ -285,10 +342,6 @@ class C2fBoT(C2fLayout):
 
     def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = True, e: float = 0.5, heads: int = 4,
                  max_size=None):
-        name = type(self).__name__
-        if not isinstance(shortcut, bool):
-            raise ConfigError(f"{name}: shortcut={shortcut!r} must be True or False (C2fBoT takes (c2, shortcut, e)).")
-        e = check_fraction(name, "e", e, "pass e as a ratio such as 0.5")
-        size = _max_size(name, max_size)
+        size = _max_size(type(self).__name__, max_size)
         super().__init__(c1, c2, n, e, lambda c: BottleneckTransformer(c, c, 1, heads, 1.0, size, shortcut))
 

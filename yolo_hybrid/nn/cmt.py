@@ -20,9 +20,11 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from yolo_hybrid.errors import hidden_width, check_divisible, check_positive_int
+from yolo_hybrid.errors import check_divisible, hidden_width
+from yolo_hybrid.nn.attention_budget import check_attention_budget
 from yolo_hybrid.nn.csp import StackLayout
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
+from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, Arg, Rule, yaml_block
 
 __all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock"]
 
@@ -61,13 +63,18 @@ class LightweightMHSA(nn.Module):
         torch.Size([1, 64, 9, 6])
     """
 
+    yaml_layer: str | None = None  # "file.yaml, layer 8 (CMTBlock)", set by the integration; names it in warnings
+
     def __init__(self, dim: int, heads: int = 1, sr: int = 1, qk_ratio: int = 1, max_size: int = 64):
         super().__init__()
         name = type(self).__name__
-        check_positive_int(name, "heads", heads, "use a positive number of heads, e.g. 4")
-        check_positive_int(name, "sr", sr, "use a spatial reduction of 1, 2, 4 or 8")
-        check_positive_int(name, "qk_ratio", qk_ratio, "use 1 (CMT's default)")
-        check_positive_int(name, "max_size", max_size, "give the largest expected map extent, e.g. 64")
+        for arg, value, fix in (
+            ("heads", heads, "use a positive number of heads, e.g. 4"),
+            ("sr", sr, "use a spatial reduction of 1, 2, 4 or 8"),
+            ("qk_ratio", qk_ratio, "use 1 (CMT's default)"),
+            ("max_size", max_size, "give the largest expected map extent, e.g. 64"),
+        ):
+            POSITIVE_INT.check(name, arg, value, fix)
         check_divisible(name, "channels", dim, heads, "heads", f"choose CMT heads dividing {dim}, or change the width")
         check_divisible(name, f"query/key channels {dim}//qk_ratio", dim // qk_ratio, heads, "heads",
                         "choose qk_ratio and heads so that heads divide dim // qk_ratio")
@@ -100,6 +107,7 @@ class LightweightMHSA(nn.Module):
         reduced = self.reduce(x)
         key_height, key_width = reduced.shape[-2:]
         n, nk = height * width, key_height * key_width
+        check_attention_budget(self, x, self.heads, nk)
         q = self.q(x).reshape(b, self.heads, self.qk_dim // self.heads, n).transpose(-1, -2)
         k = self.k(reduced).reshape(b, self.heads, self.qk_dim // self.heads, nk)
         v = self.v(reduced).reshape(b, self.heads, self.dim // self.heads, nk).transpose(-1, -2)
@@ -166,6 +174,31 @@ class CMTLayer(nn.Module):
         return x + self.ffn(self.norm2(x))
 
 
+def _cmt_heads(a) -> str | None:
+    qk = a.c2 // a.qk_ratio
+    if a.c2 % a.heads or qk < a.heads or qk % a.heads:
+        return f"must divide c2 = {a.c2} (at this scale) and the query/key width c2 // qk_ratio = {qk}"
+    return None
+
+
+def _cmt_hidden(a) -> str | None:
+    hidden = int(a.c2 * a.mlp_ratio)
+    return None if hidden >= 1 else f"leaves int(c2 * mlp_ratio) = {hidden} hidden FFN channels"
+
+
+@yaml_block(
+    "repeat",
+    Arg("heads", POSITIVE_INT, "attention heads", "use e.g. 2, 4 or 8 (CMT: 1, 2, 4, 8 by stage)"),
+    Arg("sr", POSITIVE_INT, "key/value spatial reduction", "use 8 at stride 4, 4 at 8, 2 at 16, 1 at 32 (CMT)"),
+    Arg("mlp_ratio", POSITIVE, "IRFFN hidden ratio", "use e.g. 4 (CMT-S)"),
+    Arg("qk_ratio", POSITIVE_INT, "query/key width divisor", "use 1 (CMT's default)"),
+    Arg("max_size", POSITIVE_INT, "largest map extent with exact relative offsets", "use imgsz / stride, e.g. 64"),
+    rules=(
+        Rule("heads", _cmt_heads, "choose heads dividing both widths, or change the width"),
+        Rule("mlp_ratio", _cmt_hidden, "use mlp_ratio >= 1"),
+    ),
+    summary="`n` CMT blocks (LPU, lightweight MHSA, IRFFN), channel-preserving.",
+)
 class CMTBlock(StackLayout):
     """``n`` CMT layers at ``c2`` channels (YAML ``[-1, 3, CMTBlock, [512, 4, 2]]``); a 1x1 Conv first if c1 != c2.
 

@@ -27,10 +27,11 @@ import torch.nn.functional as F
 import torch.utils.checkpoint
 from ultralytics.nn.modules import Conv
 
-from yolo_hybrid.errors import ConfigError, check_choice, check_divisible, check_fraction
+from yolo_hybrid.errors import check_divisible
 from yolo_hybrid.nn.csp import C2fLayout, C3Layout
 from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
 from yolo_hybrid.nn.tracing import is_capturing
+from yolo_hybrid.spec import FLAG, RATIO, Arg, Choice, Rule, yaml_block
 
 __all__ = ["local_aggregate", "LocalAggregation", "ConcatConv", "CoT", "CoTBottleneck", "CoT3", "C2fCoT"]
 
@@ -195,6 +196,22 @@ def frozen_batchnorm_stats(module: nn.Module):
                 m.num_batches_tracked.copy_(tracked)
 
 
+KERNEL = Arg("k", Choice((1, 3, 5, 7)), "CoT kernel size (3 in every CoTNet)", "use an odd kernel size; CoTNet uses 3")
+CHECKPOINT = Arg("checkpoint", FLAG, "recompute the CoT layers in backward (less memory)", "write true or false")
+
+
+def _hidden_shares(width, formula: str) -> Rule:
+    """Rule: the CoT width computed by ``width`` is a positive multiple of the channel-sharing factor 8."""
+
+    def check(a) -> str | None:
+        channels = width(a)
+        if channels < SHARE_PLANES or channels % SHARE_PLANES:
+            return f"makes the CoT width {formula} = {channels} (c2 = {a.c2} at this scale), not a multiple of 8"
+        return None
+
+    return Rule("e", check, "CoT shares one filter per 8 channels: choose e so that width is a multiple of 8")
+
+
 class CoT(nn.Module):
     """Contextual Transformer layer: static key, dynamic local attention, selective-kernel fusion (C -> C).
 
@@ -233,8 +250,9 @@ class CoT(nn.Module):
     def __init__(self, c: int, k: int = 3, checkpoint: bool = False):
         super().__init__()
         name = type(self).__name__
-        self.checkpoint = bool(checkpoint)
-        check_choice(name, "k", k, (1, 3, 5, 7), "use an odd kernel size; CoTNet uses k=3")
+        FLAG.check(name, "checkpoint", checkpoint, "write true or false")
+        self.checkpoint = checkpoint
+        KERNEL.kind.check(name, "k", k, KERNEL.fix)
         check_divisible(name, "channels", c, SHARE_PLANES, "the channel-sharing factor 8",
                         "CoT needs channels divisible by 8: change the width or the hidden ratio e")
         self.k = k
@@ -287,6 +305,16 @@ class CoT(nn.Module):
         return dynamic_key * a[..., 0, None, None] + static_key * a[..., 1, None, None]
 
 
+@yaml_block(
+    "base",
+    Arg("s", Choice((1, 2)), "stride (pooling before the CoT layer)", "use stride 1, or 2 to halve the map"),
+    Arg("e", RATIO, "hidden width ratio", "use e=0.25 (CoTNet stage) or e=1.0 (inside C3/C2f)"),
+    Arg("shortcut", FLAG, "residual connection", "write true or false"),
+    KERNEL,
+    CHECKPOINT,
+    rules=(_hidden_shares(lambda a: int(a.c2 * a.e), "int(c2*e)"),),
+    summary="One CoTNet bottleneck, stride 1 or 2.",
+)
 class CoTBottleneck(nn.Module):
     """CoTNet bottleneck: 1x1 conv -> (3x3 avg-pool, stride 2, if strided) -> CoT -> 1x1 conv-BN, + shortcut -> act.
 
@@ -307,18 +335,13 @@ class CoTBottleneck(nn.Module):
     def __init__(self, c1: int, c2: int, s: int = 1, e: float = 0.25, shortcut: bool = True, k: int = 3,
                  checkpoint: bool = False):
         super().__init__()
-        name = type(self).__name__
-        check_choice(name, "s", s, (1, 2), "use stride 1, or 2 to halve the map")
-        e = check_fraction(name, "e", e, "use e=0.25 (CoTNet stage) or e=1.0 (inside C3/C2f)")
         c_ = int(c2 * e)
-        check_divisible(name, f"hidden channels int(c2*e)=int({c2}*{e})", c_, SHARE_PLANES, "the sharing factor",
-                        "CoT needs hidden channels divisible by 8: change e or the width")
         self.cv1 = Conv(c1, c_, 1)
         self.pool = nn.AvgPool2d(3, 2, 1) if s == 2 else nn.Identity()
         self.cot = CoT(c_, k, checkpoint)
         self.cv2 = Conv(c_, c2, 1, act=False)
         self.act = Conv.default_act
-        self.add = bool(shortcut)
+        self.add = shortcut
         self.shortcut = nn.Identity() if (s == 1 and c1 == c2) or not self.add else Conv(c1, c2, 1, s, act=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -326,14 +349,21 @@ class CoTBottleneck(nn.Module):
         return self.act(y + self.shortcut(x) if self.add else y)
 
 
-def _community_shortcut(block: str, shortcut, g) -> bool:
-    if not isinstance(shortcut, bool):
-        raise ConfigError(f"{block}: shortcut={shortcut!r} must be True or False. Fix: {block} takes (c2, shortcut, g, e).")
-    if isinstance(g, bool) or g != 1:
-        raise ConfigError(f"{block}: g={g!r} is not supported (CoT's key conv uses 4 groups, as in the paper). Fix: g=1.")
-    return shortcut
+_C3_ARGS = (
+    Arg("shortcut", FLAG, "residual connections in the bottlenecks", "takes (c2, shortcut, g, e): write true/false"),
+    Arg("g", Choice((1,)), "accepted for C3/C2f compatibility", "g=1 (CoT's key conv uses 4 groups, as in the paper)"),
+    Arg("e", RATIO, "hidden channel ratio", "pass e as a ratio such as 0.5"),
+    KERNEL,
+    CHECKPOINT,
+)
 
 
+@yaml_block(
+    "repeat",
+    *_C3_ARGS,
+    rules=(_hidden_shares(lambda a: int(a.c2 * a.e), "int(c2*e)"),),
+    summary="C3 whose inner blocks are CoTNet bottlenecks; C3's / the community's `(shortcut, g, e)` plus `k`.",
+)
 class CoT3(C3Layout):
     """CSP bottleneck with 3 convolutions (Ultralytics C3) whose inner blocks are CoTBottlenecks.
 
@@ -357,11 +387,15 @@ class CoT3(C3Layout):
 
     def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = True, g: int = 1, e: float = 0.5, k: int = 3,
                  checkpoint: bool = False):
-        shortcut = _community_shortcut(type(self).__name__, shortcut, g)
-        e = check_fraction(type(self).__name__, "e", e, "pass e as a ratio such as 0.5")
         super().__init__(c1, c2, n, e, lambda c_: CoTBottleneck(c_, c_, 1, 1.0, shortcut, k, checkpoint))
 
 
+@yaml_block(
+    "repeat",
+    *_C3_ARGS,
+    rules=(_hidden_shares(lambda a: int(a.c2 * a.e), "int(c2*e)"),),
+    summary="YOLOv8's C2f layout with CoTNet bottlenecks: a drop-in for a C2f row.",
+)
 class C2fCoT(C2fLayout):
     """YOLOv8's C2f layout (split, chained blocks, concatenate every output) with CoTBottleneck blocks.
 
@@ -382,6 +416,4 @@ class C2fCoT(C2fLayout):
 
     def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = False, g: int = 1, e: float = 0.5, k: int = 3,
                  checkpoint: bool = False):
-        shortcut = _community_shortcut(type(self).__name__, shortcut, g)
-        e = check_fraction(type(self).__name__, "e", e, "pass e as a ratio such as 0.5")
         super().__init__(c1, c2, n, e, lambda c: CoTBottleneck(c, c, 1, 1.0, shortcut, k, checkpoint))

@@ -15,11 +15,14 @@ Layers:
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn as nn
 from ultralytics.nn.modules import Classify
 
 from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
+from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, Arg, Int, Maybe, Rule, yaml_block
 
 __all__ = ["LearnedAggregation", "AttentionPoolingBlock", "AttentionPooling", "AttnPoolClassify", "attention_maps"]
 
@@ -116,6 +119,48 @@ class AttentionPooling(nn.Module):
         return self.forward_with_attention(x)[0]
 
 
+CLASSIFY_WIDTH = 1280  # Classify's conv width (efficientnet_b0), in every Ultralytics version
+
+
+def _groups(a) -> str | None:
+    bad = a.c1 % a.g or CLASSIFY_WIDTH % a.g
+    return f"must divide the input channels c1 = {a.c1} and Classify's width {CLASSIFY_WIDTH}" if bad else None
+
+
+def _pool_hidden(a) -> str | None:
+    hidden = int(a.c1 * a.mlp_ratio)
+    return None if hidden >= 1 else f"leaves int(c1 * mlp_ratio) = {hidden} hidden MLP channels (c1 = {a.c1})"
+
+
+@functools.lru_cache(maxsize=None)
+def _classify_eval_output() -> str:
+    """How the installed Ultralytics' ``Classify`` answers in eval mode: ``"softmax"`` (8.1, 8.2), ``"logits"``
+    (8.3.40) or ``"both"`` (later: ``(softmax, logits)``, softmax alone when ``export`` is set).
+
+    Read from the class's behaviour on a known input, not from its version number, so the head follows whatever
+    convention the installed release has.
+    """
+    probe = Classify(1, 2).eval()
+    with torch.no_grad():
+        probe.linear.weight.zero_()
+        probe.linear.bias.copy_(torch.tensor([0.0, 3.0]))
+        out = probe(torch.zeros(1, 1, 1, 1))
+    if isinstance(out, (tuple, list)):
+        return "both"
+    return "logits" if torch.allclose(out, probe.linear.bias) else "softmax"
+
+
+@yaml_block(
+    "head",
+    Arg("k", POSITIVE_INT, "head conv kernel (as Classify)", "use 1"),
+    Arg("s", POSITIVE_INT, "head conv stride (as Classify)", "use 1"),
+    Arg("p", Maybe(Int(0)), "head conv padding (null: auto)", "use null"),
+    Arg("g", POSITIVE_INT, "head conv groups (as Classify)", "use 1"),
+    Arg("mlp_ratio", POSITIVE, "pooling MLP ratio (PatchConvNet: 3)", "use e.g. 3.0"),
+    Arg("init_scale", POSITIVE, "layer-scale initial value (PatchConvNet-S60: 1e-4)", "use e.g. 0.1 or 1e-4"),
+    rules=(Rule("g", _groups, "use g=1"), Rule("mlp_ratio", _pool_hidden, "use mlp_ratio >= 1, e.g. 3.0")),
+    summary="Classify with PatchConvNet attention pooling in place of average pooling.",
+)
 class AttnPoolClassify(Classify):
     """Ultralytics ``Classify`` with PatchConvNet attention pooling in place of global average pooling.
 
@@ -125,8 +170,9 @@ class AttnPoolClassify(Classify):
     into every scale, nano included.) The conv's BN is a ``SingleValueBatchNorm2d`` since it sees one value per
     channel and image.
 
-    Same constructor, ``.conv``/``.linear`` and output conventions as ``Classify`` (logits in training, softmax in
-    export, ``(softmax, logits)`` otherwise), so Ultralytics treats it as its own head: task ``classify``, ``nc`` not
+    Same constructor, ``.conv``/``.linear`` and output conventions as the installed ``Classify`` (logits in training;
+    in eval softmax on 8.1/8.2, logits on 8.3.40, ``(softmax, logits)`` or softmax in export later), so Ultralytics
+    treats it as its own head: task ``classify``, ``nc`` not
     width-scaled, ``reshape_outputs`` when a dataset changes ``nc``, export.
 
     Args:
@@ -147,6 +193,7 @@ class AttnPoolClassify(Classify):
         bn = self.conv.bn
         self.conv.bn = SingleValueBatchNorm2d(bn.num_features, bn.eps, bn.momentum)
         self.pool = AttentionPooling(c1, mlp_ratio, init_scale)
+        _classify_eval_output()  # probe now, in eager mode, never inside a traced forward
 
     def forward(self, x):
         if isinstance(x, list):
@@ -155,8 +202,11 @@ class AttnPoolClassify(Classify):
         x = self.linear(self.drop(self.conv(pooled).flatten(1)))
         if self.training:
             return x
+        convention = _classify_eval_output()
+        if convention == "logits":
+            return x
         y = x.softmax(1)
-        return y if self.export else (y, x)
+        return y if convention == "softmax" or getattr(self, "export", False) else (y, x)
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         """Attention of the CLS query over the head's input map: (B, H, W) weights of the patches.
@@ -193,4 +243,6 @@ def attention_maps(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor
     finally:
         hook.remove()
     probs = out[0] if isinstance(out, (tuple, list)) else out
+    if _classify_eval_output() == "logits":
+        probs = probs.softmax(1)
     return probs, maps

@@ -24,10 +24,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from yolo_hybrid.errors import hidden_width, check_divisible, check_fraction, check_positive_int
+from yolo_hybrid.errors import check_divisible, hidden_width
+from yolo_hybrid.nn.attention_budget import check_attention_budget
 from yolo_hybrid.nn.csp import C2fLayout, StackLayout
 from yolo_hybrid.nn.norm import LayerNorm2d
 from yolo_hybrid.nn.tracing import is_capturing
+from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, RATIO, Arg, Maybe, Rule, yaml_block
 
 __all__ = [
     "ScaleAwareModulation",
@@ -69,9 +71,9 @@ class ScaleAwareModulation(nn.Module):
     def __init__(self, dim: int, heads: int = 4, expand_ratio: int = 2):
         super().__init__()
         name = type(self).__name__
-        check_positive_int(name, "heads", heads, "use a positive number of heads, e.g. 4")
+        POSITIVE_INT.check(name, "heads", heads, "use a positive number of heads, e.g. 4")
         check_divisible(name, "channels", dim, heads, "heads", f"choose SAM heads dividing {dim}, or change the width")
-        check_positive_int(name, "expand_ratio", expand_ratio, "use an integer expansion, e.g. 2")
+        POSITIVE_INT.check(name, "expand_ratio", expand_ratio, "use an integer expansion, e.g. 2")
         self.dim, self.heads = dim, heads
         self.split = dim // heads
         self.v = nn.Conv2d(dim, dim, 1)
@@ -114,10 +116,12 @@ class SMTAttention(nn.Module):
         torch.Size([1, 64, 5, 6])
     """
 
+    yaml_layer: str | None = None  # "file.yaml, layer 8 (MSABlock)", set by the integration; names it in warnings
+
     def __init__(self, dim: int, heads: int = 8):
         super().__init__()
         name = type(self).__name__
-        check_positive_int(name, "heads", heads, "use a positive number of heads, e.g. 8")
+        POSITIVE_INT.check(name, "heads", heads, "use a positive number of heads, e.g. 8")
         check_divisible(name, "channels", dim, heads, "heads", f"choose MSA heads dividing {dim}, or change the width")
         self.dim, self.heads = dim, heads
         self.dim_head = dim // heads
@@ -134,7 +138,9 @@ class SMTAttention(nn.Module):
         kv = self.kv(x)
         v_map = kv[:, self.dim :]
         q, k, v = (self.tokens(t, b, n) for t in (self.q(x), kv[:, : self.dim], v_map))
-        if self.use_sdpa and not is_capturing():
+        fused = self.use_sdpa and not is_capturing()
+        check_attention_budget(self, x, self.heads, n, materialized=not fused)  # fused SDPA streams the logits
+        if fused:
             out = F.scaled_dot_product_attention(q, k, v)
         else:  # plain ops under any export: every converter and ONNX opset maps MatMul/Softmax
             out = torch.matmul(torch.matmul(q * self.scale, k.transpose(-1, -2)).softmax(-1), v)
@@ -206,6 +212,45 @@ def msa_block(dim: int, heads: int = 8, mlp_ratio: float = 4.0, layer_scale=None
     return SMTBlock(dim, SMTAttention(dim, heads), mlp_ratio, layer_scale)
 
 
+def _divides(arg: str, width, formula: str, fix: str) -> Rule:
+    """Rule: the heads argument ``arg`` divides the channel count computed by ``width``."""
+
+    def check(a) -> str | None:
+        channels, heads = width(a), getattr(a, arg)
+        if channels < heads or channels % heads:
+            scale = "at this scale" if formula == "c2" else f"c2 = {a.c2} at this scale"
+            return f"must divide {formula} = {channels} ({scale})"
+        return None
+
+    return Rule(arg, check, fix)
+
+
+def _has_hidden(width, formula: str) -> Rule:
+    """Rule: ``mlp_ratio`` leaves at least one hidden FFN channel at the block width ``width``."""
+
+    def check(a) -> str | None:
+        hidden = int(width(a) * a.mlp_ratio)
+        return None if hidden >= 1 else f"leaves int({formula} * mlp_ratio) = {hidden} hidden FFN channels"
+
+    return Rule("mlp_ratio", check, "use mlp_ratio >= 1 (SMT: 4, and 2 in its last stage)")
+
+
+_HEADS_FIX = "choose heads dividing that width (e.g. 4 or 8), or change the width"
+MLP_RATIO = Arg("mlp_ratio", POSITIVE, "FFN hidden ratio", "use e.g. 4 (SMT: 4 in stages 1-3, 2 in stage 4)")
+EXPAND_RATIO = Arg("expand_ratio", POSITIVE_INT, "SAA expansion", "use an integer expansion, e.g. 2")
+LAYER_SCALE = Arg("layer_scale", Maybe(POSITIVE), "initial layer scale, or null for plain residuals",
+                  "use null or a small positive number such as 1e-4")
+
+
+@yaml_block(
+    "repeat",
+    Arg("heads", POSITIVE_INT, "SAM heads (kernels 3, 5, ..., 1 + 2 * heads)", "use e.g. 4"),
+    MLP_RATIO,
+    EXPAND_RATIO,
+    LAYER_SCALE,
+    rules=(_divides("heads", lambda a: a.c2, "c2", _HEADS_FIX), _has_hidden(lambda a: a.c2, "c2")),
+    summary="`n` SMT blocks with the scale-aware modulation mixer, channel-preserving.",
+)
 class SAMBlock(StackLayout):
     """``n`` SMT blocks with the SAM mixer (SMT's shallow stages). YAML: ``[-1, 3, SAMBlock, [256]]``.
 
@@ -230,6 +275,14 @@ class SAMBlock(StackLayout):
         super().__init__(c1, c2, n, lambda j: sam_block(c2, heads, mlp_ratio, expand_ratio, layer_scale))
 
 
+@yaml_block(
+    "repeat",
+    Arg("heads", POSITIVE_INT, "attention heads", "use e.g. 8"),
+    MLP_RATIO,
+    LAYER_SCALE,
+    rules=(_divides("heads", lambda a: a.c2, "c2", _HEADS_FIX), _has_hidden(lambda a: a.c2, "c2")),
+    summary="`n` SMT blocks with SMT's self-attention mixer, channel-preserving.",
+)
 class MSABlock(StackLayout):
     """``n`` SMT blocks with the MSA mixer (SMT's last stage). YAML: ``[-1, 1, MSABlock, [1024, 16, 2]]``.
 
@@ -250,6 +303,20 @@ class MSABlock(StackLayout):
         super().__init__(c1, c2, n, lambda j: msa_block(c2, heads, mlp_ratio, layer_scale))
 
 
+@yaml_block(
+    "repeat",
+    Arg("sam_heads", POSITIVE_INT, "SAM heads", "use e.g. 4"),
+    Arg("msa_heads", POSITIVE_INT, "attention heads", "use e.g. 8"),
+    MLP_RATIO,
+    EXPAND_RATIO,
+    LAYER_SCALE,
+    rules=(
+        _divides("sam_heads", lambda a: a.c2, "c2", _HEADS_FIX),
+        _divides("msa_heads", lambda a: a.c2, "c2", _HEADS_FIX),  # checked even when depth scaling leaves no MSA
+        _has_hidden(lambda a: a.c2, "c2"),
+    ),
+    summary="SMT's penultimate stage: `n` blocks alternating SAM, MSA, SAM, ...",
+)
 class SMTStage(StackLayout):
     """SMT's penultimate stage: ``n`` blocks alternating SAM (even j) and MSA (odd j), the evolutionary hybrid layout.
 
@@ -280,6 +347,17 @@ class SMTStage(StackLayout):
         )
 
 
+@yaml_block(
+    "repeat",
+    Arg("e", RATIO, "hidden channel ratio", "C2fSAM takes (c2, e, heads, mlp_ratio): pass e as e.g. 0.5"),
+    Arg("heads", POSITIVE_INT, "SAM heads", "use e.g. 4"),
+    MLP_RATIO,
+    rules=(
+        _divides("heads", lambda a: int(a.c2 * a.e), "int(c2*e)", _HEADS_FIX),
+        _has_hidden(lambda a: int(a.c2 * a.e), "int(c2*e)"),
+    ),
+    summary="YOLOv8's C2f layout with SAM blocks, channel-changing, for necks.",
+)
 class C2fSAM(C2fLayout):
     """YOLOv8's C2f layout (split, chained blocks, concatenate every output) with SAM blocks; changes channels.
 
@@ -299,5 +377,4 @@ class C2fSAM(C2fLayout):
     """
 
     def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int = 4, mlp_ratio: float = 2.0):
-        e = check_fraction(type(self).__name__, "e", e, "C2fSAM takes (c2, e, heads, mlp_ratio): pass e as e.g. 0.5")
         super().__init__(c1, c2, n, e, lambda c: sam_block(c, heads, mlp_ratio))

@@ -1,0 +1,382 @@
+"""One declarative description per YAML block: its arguments (kind, range, default, fix), its parser treatment and the
+rules that tie arguments together.
+
+Validation, error text and the README's block table all come from these descriptions, so a block never checks an
+argument by hand. ``@yaml_block`` attaches a ``BlockSpec`` to a class as ``yaml_spec`` and validates every call of its
+constructor (the YAML parser's and a Python user's alike) before the body runs: a bad value is reported with the
+argument's YAML name and position, never as a shape error from inside torch, and never coerced.
+
+Examples:
+    >>> @yaml_block("repeat", Arg("e", RATIO, "hidden channel ratio", "e.g. 0.5"))
+    ... class MyC3(nn.Module):
+    ...     def __init__(self, c1, c2, n=1, e=0.5): ...
+    >>> MyC3(64, 64, 1, True)
+    ConfigError: MyC3: e=True (YAML args[1]) must be a number in (0, 1]. Fix: e.g. 0.5
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, Callable
+
+from yolo_hybrid.errors import ConfigError
+
+__all__ = [
+    "Kind",
+    "Int",
+    "Number",
+    "Choice",
+    "Flag",
+    "Maybe",
+    "Pair",
+    "Arg",
+    "Rule",
+    "BlockSpec",
+    "yaml_block",
+    "POSITIVE_INT",
+    "RATIO",
+    "POSITIVE",
+    "FLAG",
+    "KINDS",
+]
+
+KINDS = ("repeat", "base", "head")
+_TREATMENT = {
+    "repeat": "like C3 (`c1, c2, n, ...`)",
+    "base": "like Conv (`c1, c2, ...`)",
+    "head": "like Classify (`c1, nc, ...`; nc not width-scaled)",
+}
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class Kind:
+    """What values an argument accepts; ``accepts`` never coerces (``True`` is not 1, ``"0.5"`` is not 0.5)."""
+
+    def accepts(self, value) -> bool:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """Phrase completing "must be ...", e.g. ``"an integer >= 1"``."""
+        raise NotImplementedError
+
+    def short(self) -> str:
+        """Compact form for the README table, e.g. ``"int >= 1"``."""
+        raise NotImplementedError
+
+    def check(self, block: str, arg: str, value, fix: str):
+        """Return ``value`` if accepted, else raise ConfigError naming ``block`` and ``arg``."""
+        if not self.accepts(value):
+            raise ConfigError(f"{block}: {arg}={value!r} must be {self.describe()}. Fix: {fix}")
+        return value
+
+
+@dataclass(frozen=True)
+class Int(Kind):
+    """An ``int`` (not a bool, not a float) in ``[low, high]``."""
+
+    low: int = 1
+    high: int | None = None
+
+    def accepts(self, value) -> bool:
+        return _is_int(value) and value >= self.low and (self.high is None or value <= self.high)
+
+    def describe(self) -> str:
+        return f"an integer >= {self.low}" if self.high is None else f"an integer in [{self.low}, {self.high}]"
+
+    def short(self) -> str:
+        return f"int >= {self.low}" if self.high is None else f"int in [{self.low}, {self.high}]"
+
+
+@dataclass(frozen=True)
+class Number(Kind):
+    """A finite int or float (not a bool) in ``(low, high]`` (``high`` None: unbounded)."""
+
+    low: float = 0.0
+    high: float | None = None
+
+    def accepts(self, value) -> bool:
+        return _is_number(value) and value > self.low and (self.high is None or value <= self.high)
+
+    def describe(self) -> str:
+        return f"a number > {self.low:g}" if self.high is None else f"a number in ({self.low:g}, {self.high:g}]"
+
+    def short(self) -> str:
+        return f"> {self.low:g}" if self.high is None else f"in ({self.low:g}, {self.high:g}]"
+
+
+@dataclass(frozen=True)
+class Choice(Kind):
+    """One of a few values (compared by type and value: ``True`` is not ``1``)."""
+
+    values: tuple
+
+    def accepts(self, value) -> bool:
+        return any(type(value) is type(v) and value == v for v in self.values)
+
+    def describe(self) -> str:
+        return f"one of {', '.join(map(repr, self.values))}"
+
+    def short(self) -> str:
+        return " | ".join(map(repr, self.values))
+
+
+@dataclass(frozen=True)
+class Flag(Kind):
+    """``True`` or ``False`` exactly."""
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, bool)
+
+    def describe(self) -> str:
+        return "True or False"
+
+    def short(self) -> str:
+        return "bool"
+
+
+@dataclass(frozen=True)
+class Maybe(Kind):
+    """``None`` (YAML ``null``) or a value of ``kind``."""
+
+    kind: Kind
+
+    def accepts(self, value) -> bool:
+        return value is None or self.kind.accepts(value)
+
+    def describe(self) -> str:
+        return f"null or {self.kind.describe()}"
+
+    def short(self) -> str:
+        return f"null | {self.kind.short()}"
+
+
+@dataclass(frozen=True)
+class Pair(Kind):
+    """A value of ``kind``, or an ``[h, w]`` list/tuple of two of them."""
+
+    kind: Kind
+
+    def accepts(self, value) -> bool:
+        if isinstance(value, (list, tuple)):
+            return len(value) == 2 and all(self.kind.accepts(v) for v in value)
+        return self.kind.accepts(value)
+
+    def describe(self) -> str:
+        return f"{self.kind.describe()}, or an [h, w] pair of them"
+
+    def short(self) -> str:
+        return f"{self.kind.short()} or [h, w]"
+
+
+POSITIVE_INT = Int(1)
+RATIO = Number(0.0, 1.0)
+POSITIVE = Number(0.0)
+FLAG = Flag()
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One constructor argument as a YAML row writes it.
+
+    Args:
+        name (str): Parameter name (also the name used in every message).
+        kind (Kind): Accepted values.
+        doc (str): What it is, for the README table.
+        fix (str): What to write instead, appended to every error about it.
+    """
+
+    name: str
+    kind: Kind
+    doc: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A constraint between arguments, checked after every argument passed its own kind.
+
+    ``check`` receives the arguments as attributes (``a.c2``, ``a.heads``; c2 as the parser passes it, i.e. width-
+    scaled) and returns None or what is wrong (``"must divide int(c2*e) = 40"``). The error names ``arg``, the YAML
+    argument to change.
+    """
+
+    arg: str
+    check: Callable[[SimpleNamespace], str | None]
+    fix: str
+
+
+# Arguments every block of a kind has; their position is fixed by Ultralytics' parser.
+_C1 = Arg("c1", POSITIVE_INT, "input channels (from the previous layer)", "check the layer's `from` index")
+_C2 = Arg("c2", POSITIVE_INT, "output channels (width-scaled by the parser)", "write a positive int, e.g. 256")
+_NC = Arg("c2", POSITIVE_INT, "number of classes (`nc`; not width-scaled)", "write nc, or a positive int")
+_N = Arg("n", Int(0), "repeats: the row's 2nd column, depth-scaled by the parser",
+         "write a positive int in the row's 2nd column, e.g. 3")
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """Everything the YAML parser, the errors and the README need to know about one block.
+
+    Attributes:
+        cls (type): The block class.
+        kind (str): ``"repeat"`` (built like C3), ``"base"`` (like Conv) or ``"head"`` (like Classify).
+        args (tuple[Arg, ...]): Every parameter after c1/c2 (and n), in signature order.
+        rules (tuple[Rule, ...]): Cross-argument constraints.
+        summary (str): One line for the README table.
+        n (Arg | None): Override of the repeat count's kind (e.g. at least 1).
+    """
+
+    cls: type
+    kind: str
+    args: tuple[Arg, ...]
+    rules: tuple[Rule, ...] = ()
+    summary: str = ""
+    n: Arg | None = None
+    signature: inspect.Signature = field(default=None, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.cls.__name__
+
+    def fixed(self) -> tuple[Arg, ...]:
+        """The leading arguments the parser supplies: c1, c2 (nc for heads), n for repeat blocks."""
+        if self.kind == "repeat":
+            return (_C1, _C2, self.n or _N)
+        return (_C1, _NC if self.kind == "head" else _C2)
+
+    def all_args(self) -> tuple[Arg, ...]:
+        return (*self.fixed(), *self.args)
+
+    def yaml_names(self) -> list[str]:
+        """The YAML ``args`` list of a row, in order: ``["c2", "e", ...]``."""
+        return ["c2", *(a.name for a in self.args)]
+
+    def where(self, name: str) -> str:
+        """Where a user writes ``name`` in the YAML row: ``"args[2]"``, ``"the row's repeats column"``, ..."""
+        if name == "c1":
+            return "input channels, from the layer's `from`"
+        if name == "n":
+            return "the row's repeats column, after depth scaling"
+        return f"YAML args[{self.yaml_names().index(name)}]"
+
+    def default(self, name: str):
+        return self.signature.parameters[name].default
+
+    def error(self, arg: Arg | str, value, problem: str, fix: str) -> ConfigError:
+        name = arg if isinstance(arg, str) else arg.name
+        return ConfigError(f"{self.name}: {name}={value!r} ({self.where(name)}) {problem}. Fix: {fix}")
+
+    def bind(self, args: tuple, kwargs: dict) -> dict:
+        """Map a constructor call to ``{parameter: value}`` (defaults filled in); ConfigError if it does not fit."""
+        try:
+            bound = self.signature.bind(None, *args, **kwargs)
+        except TypeError as error:
+            yaml = "[" + ", ".join(self.yaml_names()) + "]"
+            given = len(args) - (len(self.fixed()) - 1)  # positional values minus the parser's own (c1, and n)
+            if "too many" in str(error):
+                problem = f"{self.name} takes at most {len(self.yaml_names())} YAML args {yaml}; {given} given"
+                fix = "remove the extra value(s) at the end of the row's args"
+            else:
+                problem = f"{self.name} cannot be called this way ({error}); its YAML args are {yaml}"
+                fix = f"write at least c2, e.g. [-1, 1, {self.name}, [256]]"
+            raise ConfigError(f"{problem}. Fix: {fix}") from None
+        bound.apply_defaults()
+        values = dict(bound.arguments)
+        values.pop(next(iter(self.signature.parameters)))  # self
+        return values
+
+    def validate(self, values: dict) -> None:
+        """Check every argument against its kind, then the rules; ConfigError naming the first offender."""
+        for arg in self.all_args():
+            value = values[arg.name]
+            if not arg.kind.accepts(value):
+                raise self.error(arg, value, f"must be {arg.kind.describe()}", arg.fix)
+        namespace = SimpleNamespace(**values)
+        for rule in self.rules:
+            problem = rule.check(namespace)
+            if problem:
+                raise self.error(rule.arg, values[rule.arg], problem, rule.fix)
+
+    def row_problem(self, row) -> str | None:
+        """What is structurally wrong with a YAML row ``[from, n, name, args]`` before the parser touches it.
+
+        The parser evaluates strings, scales c2 and n and inserts c1 before our constructor runs; a c2 of ``True``
+        or ``2.5`` would be silently scaled to 8 and a string n fails inside the parser, so those are checked here.
+        """
+        if not isinstance(row, (list, tuple)) or len(row) != 4:
+            return None
+        n, args = row[1], row[3]
+        if isinstance(args, tuple):
+            args = list(args)
+        if not isinstance(args, list):
+            return f"args {args!r} must be a list. Fix: write [-1, 1, {self.name}, [256]]"
+        names = self.yaml_names()
+        if not args:
+            return f"{self.name} needs at least c2 (YAML args[0]). Fix: write e.g. [-1, 1, {self.name}, [256]]"
+        if len(args) > len(names):
+            return (
+                f"{self.name} takes at most {len(names)} YAML args [{', '.join(names)}]; {len(args)} given. "
+                "Fix: remove the extra value(s) at the end of the row's args"
+            )
+        c2 = args[0]
+        if not (self.kind == "head" and c2 == "nc") and not POSITIVE_INT.accepts(c2):
+            fix = "write nc or a positive int" if self.kind == "head" else "write a positive int, e.g. 256"
+            return f"{self.name}: c2={c2!r} (YAML args[0]) must be an integer >= 1. Fix: {fix}"
+        scaled = n > 1 if _is_number(n) else False  # Ultralytics rounds repeats > 1 after depth scaling
+        if not (_is_int(n) and n >= 0 or scaled):
+            return (
+                f"{self.name}: n={n!r} (the row's repeats column) must be an integer >= 0 (numbers above 1 are "
+                "depth-scaled and rounded by Ultralytics). Fix: write e.g. 1 or 3"
+            )
+        return None
+
+    def table_row(self) -> str:
+        """This block's line in the README's block table."""
+        args = ", ".join(f"`{a.name}={self.default(a.name)!r}` ({a.kind.short()})" for a in self.args)
+        head = "`nc`" if self.kind == "head" else "`c2`"
+        return f"| `{self.name}` | {_TREATMENT[self.kind]} | {head}{', ' + args if args else ''} | {self.summary} |"
+
+
+def yaml_block(kind: str, *args: Arg, rules: tuple[Rule, ...] = (), summary: str = "", n: Arg | None = None):
+    """Class decorator: describe a YAML block and validate every construction of it against the description.
+
+    Args:
+        kind (str): ``"repeat"``, ``"base"`` or ``"head"`` (see ``BlockSpec``).
+        *args (Arg): Every constructor parameter after c1, c2 (and n for repeat blocks), in signature order.
+        rules (tuple[Rule, ...]): Constraints between arguments.
+        summary (str): One line for the README table.
+        n (Arg | None): Override of the repeat count's kind (default: an integer >= 0, like C3).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+
+    def decorate(cls: type) -> type:
+        init = cls.__init__
+        signature = inspect.signature(init)
+        spec = BlockSpec(cls, kind, tuple(args), tuple(rules), summary, n, signature)
+        declared = [a.name for a in spec.all_args()]
+        params = list(signature.parameters)[1:]
+        if declared != params:
+            raise TypeError(f"{cls.__name__}: yaml_block arguments {declared} differ from the signature {params}")
+
+        @functools.wraps(init)
+        def __init__(self, *call_args: Any, **call_kwargs: Any) -> None:
+            spec.validate(spec.bind(call_args, call_kwargs))
+            init(self, *call_args, **call_kwargs)
+
+        cls.__init__ = __init__
+        cls.yaml_spec = spec
+        return cls
+
+    return decorate
