@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Callable
 
@@ -61,7 +60,15 @@ def _is_number(value) -> bool:
 
 
 class Kind:
-    """What values an argument accepts; ``accepts`` never coerces (``True`` is not 1, ``"0.5"`` is not 0.5)."""
+    """What values an argument accepts; ``accepts`` never coerces (``True`` is not 1, ``"0.5"`` is not 0.5).
+
+    Plain classes, not dataclasses: these are built while Ultralytics registers our blocks, which must stay cheap.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(repr(getattr(self, s)) for s in self.__slots__)})"
 
     def accepts(self, value) -> bool:
         raise NotImplementedError
@@ -81,12 +88,13 @@ class Kind:
         return value
 
 
-@dataclass(frozen=True)
 class Int(Kind):
     """An ``int`` (not a bool, not a float) in ``[low, high]``."""
 
-    low: int = 1
-    high: int | None = None
+    __slots__ = ("low", "high")
+
+    def __init__(self, low: int = 1, high: int | None = None):
+        self.low, self.high = low, high
 
     def accepts(self, value) -> bool:
         return _is_int(value) and value >= self.low and (self.high is None or value <= self.high)
@@ -98,12 +106,13 @@ class Int(Kind):
         return f"int >= {self.low}" if self.high is None else f"int in [{self.low}, {self.high}]"
 
 
-@dataclass(frozen=True)
 class Number(Kind):
     """A finite int or float (not a bool) in ``(low, high]`` (``high`` None: unbounded)."""
 
-    low: float = 0.0
-    high: float | None = None
+    __slots__ = ("low", "high")
+
+    def __init__(self, low: float = 0.0, high: float | None = None):
+        self.low, self.high = low, high
 
     def accepts(self, value) -> bool:
         return _is_number(value) and value > self.low and (self.high is None or value <= self.high)
@@ -115,11 +124,13 @@ class Number(Kind):
         return f"> {self.low:g}" if self.high is None else f"in ({self.low:g}, {self.high:g}]"
 
 
-@dataclass(frozen=True)
 class Choice(Kind):
     """One of a few values (compared by type and value: ``True`` is not ``1``)."""
 
-    values: tuple
+    __slots__ = ("values",)
+
+    def __init__(self, values: tuple):
+        self.values = tuple(values)
 
     def accepts(self, value) -> bool:
         return any(type(value) is type(v) and value == v for v in self.values)
@@ -128,12 +139,13 @@ class Choice(Kind):
         return f"one of {', '.join(map(repr, self.values))}"
 
     def short(self) -> str:
-        return " | ".join(map(repr, self.values))
+        return " or ".join(map(repr, self.values))
 
 
-@dataclass(frozen=True)
 class Flag(Kind):
     """``True`` or ``False`` exactly."""
+
+    __slots__ = ()
 
     def accepts(self, value) -> bool:
         return isinstance(value, bool)
@@ -145,11 +157,13 @@ class Flag(Kind):
         return "bool"
 
 
-@dataclass(frozen=True)
 class Maybe(Kind):
     """``None`` (YAML ``null``) or a value of ``kind``."""
 
-    kind: Kind
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: Kind):
+        self.kind = kind
 
     def accepts(self, value) -> bool:
         return value is None or self.kind.accepts(value)
@@ -158,14 +172,16 @@ class Maybe(Kind):
         return f"null or {self.kind.describe()}"
 
     def short(self) -> str:
-        return f"null | {self.kind.short()}"
+        return f"null or {self.kind.short()}"
 
 
-@dataclass(frozen=True)
 class Pair(Kind):
     """A value of ``kind``, or an ``[h, w]`` list/tuple of two of them."""
 
-    kind: Kind
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: Kind):
+        self.kind = kind
 
     def accepts(self, value) -> bool:
         if isinstance(value, (list, tuple)):
@@ -185,7 +201,6 @@ POSITIVE = Number(0.0)
 FLAG = Flag()
 
 
-@dataclass(frozen=True)
 class Arg:
     """One constructor argument as a YAML row writes it.
 
@@ -196,13 +211,12 @@ class Arg:
         fix (str): What to write instead, appended to every error about it.
     """
 
-    name: str
-    kind: Kind
-    doc: str
-    fix: str
+    __slots__ = ("name", "kind", "doc", "fix")
+
+    def __init__(self, name: str, kind: Kind, doc: str, fix: str):
+        self.name, self.kind, self.doc, self.fix = name, kind, doc, fix
 
 
-@dataclass(frozen=True)
 class Rule:
     """A constraint between arguments, checked after every argument passed its own kind.
 
@@ -211,9 +225,10 @@ class Rule:
     argument to change.
     """
 
-    arg: str
-    check: Callable[[SimpleNamespace], str | None]
-    fix: str
+    __slots__ = ("arg", "check", "fix")
+
+    def __init__(self, arg: str, check: Callable[[SimpleNamespace], str | None], fix: str):
+        self.arg, self.check, self.fix = arg, check, fix
 
 
 # Arguments every block of a kind has; their position is fixed by Ultralytics' parser.
@@ -224,7 +239,6 @@ _N = Arg("n", Int(0), "repeats: the row's 2nd column, depth-scaled by the parser
          "write a positive int in the row's 2nd column, e.g. 3")
 
 
-@dataclass(frozen=True)
 class BlockSpec:
     """Everything the YAML parser, the errors and the README need to know about one block.
 
@@ -237,13 +251,10 @@ class BlockSpec:
         n (Arg | None): Override of the repeat count's kind (e.g. at least 1).
     """
 
-    cls: type
-    kind: str
-    args: tuple[Arg, ...]
-    rules: tuple[Rule, ...] = ()
-    summary: str = ""
-    n: Arg | None = None
-    signature: inspect.Signature = field(default=None, compare=False, repr=False)
+    def __init__(self, cls: type, kind: str, args: tuple[Arg, ...], rules: tuple[Rule, ...] = (), summary: str = "",
+                 n: Arg | None = None, signature: inspect.Signature | None = None):
+        self.cls, self.kind, self.args, self.rules, self.summary, self.n = cls, kind, tuple(args), tuple(rules), summary, n
+        self.signature = signature if signature is not None else inspect.signature(cls.__init__)
 
     @property
     def name(self) -> str:

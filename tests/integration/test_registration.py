@@ -259,3 +259,24 @@ def test_unsupported_version_is_repeated_where_a_user_fails():
     out = assert_ok(run_python(code, env=_env(), cwd="/"))
     assert "ERROR UnsupportedUltralyticsError 'BoT3' is a yolo_hybrid block" in out, out
     assert "ultralytics 8.0.100 is installed" in out and "pip install" in out and "stock ok" in out
+
+
+def test_patched_parser_is_cached_like_bytecode(tmp_path):
+    # The re-compiled parse_model is cached next to our bytecode (here: a private PYTHONPYCACHEPREFIX), so a second
+    # interpreter loads it instead of compiling; PYTHONDONTWRITEBYTECODE=1 writes nothing, as for .pyc files.
+    code = (
+        "import ultralytics.nn.tasks as t\n"
+        "from ultralytics import YOLO\n"
+        "report = t.parse_model.__yolo_hybrid__\n"
+        "m = YOLO('yolov8n-bot3.yaml').model.model[8]\n"
+        "print('CACHE', report['strategy'], report.get('parse_model_cache'), type(m).__name__, m.cv3.conv.out_channels)\n"
+    )
+    env = _env(PYTHONPYCACHEPREFIX=str(tmp_path / "pyc"))
+    env.pop("YOLO_HYBRID_NO_AUTOLOAD", None)
+    outputs = []
+    for dont_write in ("1", "", ""):
+        env["PYTHONDONTWRITEBYTECODE"] = dont_write
+        out = assert_ok(run_python(code, env=env, cwd=ROOT))
+        outputs.append(next(line for line in out.splitlines() if line.startswith("CACHE")))
+    assert outputs == ["CACHE ast miss BoT3 256", "CACHE ast miss BoT3 256", "CACHE ast hit BoT3 256"], outputs
+    assert len(list((tmp_path / "pyc" / "yolo_hybrid").glob("parse_model.*.marshal"))) == 1

@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import inspect
+import marshal
+import os
 import sys
 import textwrap
+from pathlib import Path
 
 import torch.nn as nn
 
@@ -60,49 +64,138 @@ class _PatchError(Exception):
     """The AST strategy does not apply to this parse_model (source missing or of an unexpected shape)."""
 
 
-def _name_displays(tree: ast.AST):
-    """Yield every set/tuple display in ``tree`` with the plain names it contains."""
+def _located(node: ast.AST, like: ast.AST) -> ast.AST:
+    """``node`` and its children with ``like``'s source location (cheaper than a whole-tree fix_missing_locations)."""
+    for child in ast.walk(node):
+        ast.copy_location(child, like)
+    return node
+
+
+def _starred(name: str, like: ast.AST) -> ast.Starred:
+    return _located(ast.Starred(value=ast.Name(id=name, ctx=ast.Load()), ctx=ast.Load()), like)
+
+
+def _is_not_classify(node: ast.AST) -> bool:
+    """``m is not Classify`` (8.4 guards the width scaling of c2 with it)."""
+    return (
+        isinstance(node, ast.Compare)
+        and isinstance(node.left, ast.Name)
+        and node.left.id == "m"
+        and len(node.ops) == 1
+        and isinstance(node.ops[0], ast.IsNot)
+        and isinstance(node.comparators[0], ast.Name)
+        and node.comparators[0].id == "Classify"
+    )
+
+
+def _source_lines(function) -> tuple[list[str], int]:
+    """The source lines of ``function`` and its first line number.
+
+    From the code object's own positions (Python 3.11+: the last line any instruction covers) when possible:
+    ``inspect.getsourcelines`` tokenizes the whole function, a third of the registration time when bytecode is not
+    cached.
+    """
+    code = function.__code__
+    positions = getattr(code, "co_positions", None)
+    if positions is not None:
+        import linecache
+
+        last = max((end for _, end, _, _ in positions() if end is not None), default=0)
+        all_lines = linecache.getlines(code.co_filename)
+        first = code.co_firstlineno
+        if 0 < first <= last <= len(all_lines) and all_lines[first - 1].lstrip().startswith("def "):
+            return all_lines[first - 1 : last], first
+    try:
+        return inspect.getsourcelines(function)
+    except (OSError, TypeError) as error:
+        raise _PatchError(f"source of parse_model unavailable ({error})") from error
+
+
+def patched_code(parse_model, tasks):
+    """Code of a module body defining ``parse_model`` with our globals spliced into its base and repeat collections
+    (and ``m is not Classify`` widened to our heads).
+
+    Raises:
+        _PatchError: If the source cannot be read or does not have exactly one base and one repeat collection.
+    """
+    lines, first_line = _source_lines(parse_model)
+    # Leading newlines keep Ultralytics' line numbers without a pass over the tree (tracebacks point into its file).
+    tree = ast.parse("\n" * (first_line - 1) + textwrap.dedent("".join(lines)))
+    base, repeat, classify = [], [], []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Set, ast.Tuple)):
-            yield node, {elt.id for elt in node.elts if isinstance(elt, ast.Name)}
+            names = {elt.id for elt in node.elts if isinstance(elt, ast.Name)}
+            if {"C3", "C2f", "Conv"} <= names:
+                base.append(node)
+            elif {"C3", "C2f"} <= names:
+                repeat.append(node)
+        elif _is_not_classify(node):
+            classify.append(node)
+    if len(base) != 1 or len(repeat) != 1:
+        raise _PatchError(f"expected 1 base and 1 repeat collection in parse_model, found {len(base)} and {len(repeat)}")
+    base[0].elts.append(_starred(BASE_GLOBAL, base[0]))
+    repeat[0].elts.append(_starred(REPEAT_GLOBAL, repeat[0]))
+    for node in classify:
+        node.ops = [ast.NotIn()]
+        heads = ast.Tuple(elts=[ast.Name(id="Classify", ctx=ast.Load()), _starred(HEAD_GLOBAL, node)], ctx=ast.Load())
+        node.comparators = [_located(heads, node)]
+    return compile(tree, filename=getattr(tasks, "__file__", None) or "<ultralytics.nn.tasks>", mode="exec")
 
 
-def ast_patched_parse_model(parse_model, tasks):
+def _cache_file(parse_model, tasks) -> Path | None:
+    """Where the compiled patch of this exact ``parse_model`` is cached, or None if it cannot be keyed.
+
+    Keyed like bytecode: Ultralytics' file (path, mtime, size), the function's first line, this module's own file
+    and the Python version; a new Ultralytics or yolo_hybrid release gets a new file.
+    """
+    source = getattr(tasks, "__file__", None)
+    try:
+        ours, theirs = os.stat(__file__), os.stat(source)
+    except (OSError, TypeError):
+        return None
+    key = repr((source, theirs.st_mtime_ns, theirs.st_size, parse_model.__code__.co_firstlineno, ours.st_mtime_ns,
+                ours.st_size, sys.version))
+    folder = Path(sys.pycache_prefix, "yolo_hybrid") if sys.pycache_prefix else Path(__file__).with_name("__pycache__")
+    return folder / f"parse_model.{hashlib.sha256(key.encode()).hexdigest()[:16]}.marshal"
+
+
+def cached_patched_code(parse_model, tasks, report: dict | None = None):
+    """``patched_code``, read from / written to a cache next to our bytecode (Python's own rules: no write under
+    ``PYTHONDONTWRITEBYTECODE``; an unwritable folder just means no cache). Compiling costs ~10-25 ms; loading ~0.2."""
+    path = _cache_file(parse_model, tasks)
+    state = "off"
+    if path is not None:
+        try:
+            code = marshal.loads(path.read_bytes())
+            if report is not None:
+                report["parse_model_cache"] = "hit"
+            return code
+        except (OSError, EOFError, ValueError, TypeError):
+            state = "miss"
+    code = patched_code(parse_model, tasks)
+    if path is not None and not sys.dont_write_bytecode:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for stale in path.parent.glob("parse_model.*.marshal"):
+                stale.unlink(missing_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_bytes(marshal.dumps(code))
+            os.replace(partial, path)
+        except OSError:
+            state = "unwritable"
+    if report is not None:
+        report["parse_model_cache"] = state
+    return code
+
+
+def ast_patched_parse_model(parse_model, tasks, report: dict | None = None):
     """Return ``parse_model`` re-compiled with our two globals spliced into its base and repeat collections.
 
     Raises:
         _PatchError: If the source cannot be read or does not have exactly one base and one repeat collection.
     """
-    try:
-        lines, first_line = inspect.getsourcelines(parse_model)
-    except (OSError, TypeError) as error:
-        raise _PatchError(f"source of parse_model unavailable ({error})") from error
-    tree = ast.parse(textwrap.dedent("".join(lines)))
-    displays = list(_name_displays(tree))
-    base = [node for node, names in displays if {"C3", "C2f", "Conv"} <= names]
-    repeat = [node for node, names in displays if {"C3", "C2f"} <= names and "Conv" not in names]
-    if len(base) != 1 or len(repeat) != 1:
-        raise _PatchError(f"expected 1 base and 1 repeat collection in parse_model, found {len(base)} and {len(repeat)}")
-    for node, global_name in ((base[0], BASE_GLOBAL), (repeat[0], REPEAT_GLOBAL)):
-        node.elts.append(ast.Starred(value=ast.Name(id=global_name, ctx=ast.Load()), ctx=ast.Load()))
-    for node in ast.walk(tree):  # 8.4: `if m is not Classify:` guards width scaling of c2 -> exempt our heads too
-        if (
-            isinstance(node, ast.Compare)
-            and isinstance(node.left, ast.Name)
-            and node.left.id == "m"
-            and len(node.ops) == 1
-            and isinstance(node.ops[0], ast.IsNot)
-            and isinstance(node.comparators[0], ast.Name)
-            and node.comparators[0].id == "Classify"
-        ):
-            node.ops = [ast.NotIn()]
-            heads = ast.Starred(value=ast.Name(id=HEAD_GLOBAL, ctx=ast.Load()), ctx=ast.Load())
-            node.comparators = [ast.Tuple(elts=[ast.Name(id="Classify", ctx=ast.Load()), heads], ctx=ast.Load())]
-    ast.increment_lineno(tree, first_line - 1)
-    ast.fix_missing_locations(tree)
-    code = compile(tree, filename=getattr(tasks, "__file__", "<ultralytics.nn.tasks>"), mode="exec")
     namespace: dict = {}
-    exec(code, tasks.__dict__, namespace)  # globals are the real tasks module: parse_model sees the same names
+    exec(cached_patched_code(parse_model, tasks, report), tasks.__dict__, namespace)  # tasks' globals: same names
     patched = namespace.get(parse_model.__name__)
     if not callable(patched):
         raise _PatchError("re-compiled source did not define parse_model")
@@ -315,7 +408,7 @@ def extend_parse_model(tasks, blocks: dict, strategy: str, report: dict, specs: 
     patched = None
     if strategy in ("ast", "auto"):
         try:
-            patched = ast_patched_parse_model(original, tasks)
+            patched = ast_patched_parse_model(original, tasks, report)
             used = "ast"
         except (_PatchError, SyntaxError) as error:
             if strategy == "ast":

@@ -1,0 +1,84 @@
+"""The declarative block descriptions: argument kinds never coerce, the decorator validates every construction, and
+the README's block table is the one they generate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch.nn as nn
+
+from tests.helpers import ROOT
+from yolo_hybrid.errors import ConfigError
+from yolo_hybrid.nn import YAML_BLOCKS
+from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, RATIO, Arg, Choice, Int, Maybe, Pair, Rule, yaml_block
+
+
+@pytest.mark.parametrize(
+    "kind,good,bad",
+    [
+        (POSITIVE_INT, [1, 7], [0, -1, True, 2.0, "3", None]),
+        (Int(0), [0, 5], [-1, False, 0.0]),
+        (RATIO, [0.25, 1, 1.0], [0, 1.01, -0.5, True, "0.5", None, float("nan")]),
+        (POSITIVE, [1e-4, 3, 2.5], [0, -2, False, float("inf"), "1"]),
+        (Choice((1, 2)), [1, 2], [3, True, 1.0, "1"]),
+        (FLAG, [True, False], [1, 0, "true", None]),
+        (Maybe(POSITIVE_INT), [None, 3], [0, "None", 1.5]),
+        (Pair(POSITIVE_INT), [4, [4, 6], (2, 3)], [[4], [4, 5, 6], [4, 0], "4", [True, 2]]),
+    ],
+)
+def test_kinds_accept_exactly_their_values(kind, good, bad):
+    assert all(kind.accepts(v) for v in good), [v for v in good if not kind.accepts(v)]
+    assert not any(kind.accepts(v) for v in bad), [v for v in bad if kind.accepts(v)]
+
+
+def _toy():
+    @yaml_block(
+        "repeat",
+        Arg("e", RATIO, "ratio", "use 0.5"),
+        Arg("heads", POSITIVE_INT, "heads", "use 4"),
+        rules=(Rule("heads", lambda a: None if int(a.c2 * a.e) % a.heads == 0 else "must divide int(c2*e)", "use 4"),),
+    )
+    class Toy(nn.Module):
+        def __init__(self, c1, c2, n=1, e=0.5, heads=4):
+            super().__init__()
+            self.built = (c1, c2, n, e, heads)
+
+    return Toy
+
+
+def test_decorator_validates_before_the_body_runs():
+    toy = _toy()
+    assert toy(8, 16, 2, 0.5, 2).built == (8, 16, 2, 0.5, 2)
+    with pytest.raises(ConfigError, match=r"Toy: e=True \(YAML args\[1\]\) must be a number in \(0, 1\]\. Fix: use 0.5"):
+        toy(8, 16, 1, True)
+    with pytest.raises(ConfigError, match=r"Toy: heads=3 \(YAML args\[2\]\) must divide int\(c2\*e\)\. Fix: use 4"):
+        toy(8, 16, 1, 0.5, 3)
+    with pytest.raises(ConfigError, match=r"n=-1 \(the row's repeats column"):
+        toy(8, 16, -1)
+    with pytest.raises(ConfigError, match=r"takes at most 3 YAML args \[c2, e, heads\]; 4 given"):
+        toy(8, 16, 1, 0.5, 4, 9)
+    assert toy.yaml_spec.yaml_names() == ["c2", "e", "heads"]
+
+
+def test_description_must_match_the_signature():
+    with pytest.raises(TypeError, match="differ from the signature"):
+
+        @yaml_block("base", Arg("k", POSITIVE_INT, "kernel", "use 3"))
+        class Wrong(nn.Module):
+            def __init__(self, c1, c2, s=1):
+                super().__init__()
+
+
+def test_every_yaml_block_is_described():
+    for name, (cls, kind) in YAML_BLOCKS.items():
+        spec = cls.yaml_spec
+        assert spec.kind == kind and spec.name == name and spec.summary
+        assert all(a.fix and a.doc for a in spec.args), name
+
+
+def test_readme_block_table_is_generated():
+    proc = subprocess.run([sys.executable, "tools/update_block_table.py", "--check"], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
