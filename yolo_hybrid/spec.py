@@ -107,21 +107,27 @@ class Int(Kind):
 
 
 class Number(Kind):
-    """A finite int or float (not a bool) in ``(low, high]`` (``high`` None: unbounded)."""
+    """A finite int or float (not a bool) in ``(low, high]``, or ``[low, high]`` with ``include_low`` (``high``
+    None: unbounded)."""
 
-    __slots__ = ("low", "high")
+    __slots__ = ("low", "high", "include_low")
 
-    def __init__(self, low: float = 0.0, high: float | None = None):
-        self.low, self.high = low, high
+    def __init__(self, low: float = 0.0, high: float | None = None, include_low: bool = False):
+        self.low, self.high, self.include_low = low, high, include_low
 
     def accepts(self, value) -> bool:
-        return _is_number(value) and value > self.low and (self.high is None or value <= self.high)
+        if not _is_number(value):
+            return False
+        above = value >= self.low if self.include_low else value > self.low
+        return above and (self.high is None or value <= self.high)
 
     def describe(self) -> str:
-        return f"a number > {self.low:g}" if self.high is None else f"a number in ({self.low:g}, {self.high:g}]"
+        return f"a number {self.short()}"
 
     def short(self) -> str:
-        return f"> {self.low:g}" if self.high is None else f"in ({self.low:g}, {self.high:g}]"
+        if self.high is None:
+            return f"{'>=' if self.include_low else '>'} {self.low:g}"
+        return f"in {'[' if self.include_low else '('}{self.low:g}, {self.high:g}]"
 
 
 class Choice(Kind):

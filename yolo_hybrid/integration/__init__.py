@@ -3,6 +3,7 @@
 Modules:
     version: the supported Ultralytics range and its guard.
     parser: teaching ``parse_model`` our blocks (AST patch, alias fallback) and naming the YAML layer in errors.
+    batchnorm: Ultralytics' BatchNorm settings for our BatchNorm subclasses too (one convention per model).
     heads: task guessing ("classify") for YAMLs ending in one of our classification heads.
     configs: bare-name lookup of our bundled model YAMLs through ``ultralytics.utils.checks.check_file``.
     flops: FLOP-counter rules for operations thop cannot see (CoT's local aggregation).

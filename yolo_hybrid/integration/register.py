@@ -69,7 +69,7 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
             _explain_later(tasks, str(error))
             raise
 
-        from yolo_hybrid.integration import configs, flops, heads, parser, safe_load
+        from yolo_hybrid.integration import batchnorm, configs, flops, heads, parser, safe_load
         from yolo_hybrid.nn import YAML_BLOCKS
 
         report = {"blocks": sorted(YAML_BLOCKS), "ultralytics": version, "trigger": trigger}
@@ -79,6 +79,7 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
             _explain_later(tasks, f"ultralytics {version}: {error}")
             raise UnsupportedUltralyticsError(f"ultralytics {version}: {error}") from error
         heads.patch_guess_model_task(tasks, frozenset(n for n, (_, kind) in YAML_BLOCKS.items() if kind == "head"))
+        batchnorm.patch_initialize_weights(tasks)
         import ultralytics.utils.checks as checks  # already imported by tasks itself
 
         configs.patch_check_file(checks)

@@ -23,8 +23,10 @@ import torch.nn as nn
 from yolo_hybrid.errors import check_divisible, hidden_width
 from yolo_hybrid.nn.attention_budget import check_attention_budget
 from yolo_hybrid.nn.csp import StackLayout
+from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
+from yolo_hybrid.nn.init import init_as_linear_, init_kaiming_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
-from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, Arg, Rule, yaml_block
+from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, Arg, Number, Rule, yaml_block
 
 __all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock"]
 
@@ -92,6 +94,9 @@ class LightweightMHSA(nn.Module):
         )
         self.rel_bias = nn.Parameter(torch.randn(heads, (2 * max_size - 1) ** 2))  # official init: randn
         self.proj = nn.Conv2d(dim, dim, 1)
+        init_as_linear_(self.q, self.k, self.v, self.proj)  # Linears in the official code
+        if sr > 1:
+            init_kaiming_fan_out_(self.reduce[1])
 
     def relative_bias(self, height, width, key_height, key_width) -> torch.Tensor:
         """The bias (heads, H*W, Hk*Wk) for this map size, gathered from the offset table."""
@@ -138,6 +143,7 @@ class IRFFN(nn.Module):
         self.bn2 = nn.BatchNorm2d(hidden)
         self.conv2 = nn.Conv2d(hidden, dim, 1)
         self.bn3 = nn.BatchNorm2d(dim)
+        init_kaiming_fan_out_(self.conv1, self.dwconv, self.conv2)  # Conv2d in the official code too
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.bn1(self.act1(self.conv1(x)))
@@ -146,9 +152,10 @@ class IRFFN(nn.Module):
 
 
 class CMTLayer(nn.Module):
-    """One CMT block: ``x = x + LPU(x)``; ``x = x + LMHSA(LN(x))``; ``x = x + IRFFN(LN(x))``.
+    """One CMT block: ``x = x + LPU(x)``; ``x = x + drop(LMHSA(LN(x)))``; ``x = x + drop(IRFFN(LN(x)))``.
 
-    LPU is a depthwise 3x3 conv (bias); LayerNorms over channels with eps 1e-6, as CMT.
+    LPU is a depthwise 3x3 conv (bias); LayerNorms over channels with eps 1e-6; stochastic depth on the attention and
+    FFN branches (not the LPU), as CMT.
 
     Args:
         dim (int): Channels.
@@ -157,21 +164,28 @@ class CMTLayer(nn.Module):
         mlp_ratio (float): IRFFN hidden ratio.
         qk_ratio (int): Query/key width divisor.
         max_size (int): Maximum map extent with exact relative offsets.
+        drop_path (float): Stochastic depth rate of the attention and FFN branches (0: none).
     """
 
     def __init__(self, dim: int, heads: int = 1, sr: int = 1, mlp_ratio: float = 4.0, qk_ratio: int = 1,
-                 max_size: int = 64):
+                 max_size: int = 64, drop_path: float = 0.0):
         super().__init__()
         self.lpu = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
+        init_kaiming_fan_out_(self.lpu)
         self.norm1 = LayerNorm2d(dim)
         self.attn = LightweightMHSA(dim, heads, sr, qk_ratio, max_size)
         self.norm2 = LayerNorm2d(dim)
         self.ffn = IRFFN(dim, mlp_ratio)
+        self.drop_path = drop_path_or_identity(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.lpu(x)
-        x = x + self.attn(self.norm1(x))
-        return x + self.ffn(self.norm2(x))
+        x = x + self.drop_path(self.attn(self.norm1(x)))
+        return x + self.drop_path(self.ffn(self.norm2(x)))
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._modules.setdefault("drop_path", nn.Identity())  # pickled by yolo_hybrid 0.1.0
 
 
 def _cmt_heads(a) -> str | None:
@@ -193,6 +207,8 @@ def _cmt_hidden(a) -> str | None:
     Arg("mlp_ratio", POSITIVE, "IRFFN hidden ratio", "use e.g. 4 (CMT-S)"),
     Arg("qk_ratio", POSITIVE_INT, "query/key width divisor", "use 1 (CMT's default)"),
     Arg("max_size", POSITIVE_INT, "largest map extent with exact relative offsets", "use imgsz / stride, e.g. 64"),
+    Arg("drop_path", Number(0.0, 0.9, include_low=True), "stochastic depth: the last block's rate, rising linearly "
+        "over the stage (CMT-S: 0.1)", "use 0 (off) or a rate such as 0.1"),
     rules=(
         Rule("heads", _cmt_heads, "choose heads dividing both widths, or change the width"),
         Rule("mlp_ratio", _cmt_hidden, "use mlp_ratio >= 1"),
@@ -211,6 +227,7 @@ class CMTBlock(StackLayout):
         mlp_ratio (float): IRFFN hidden ratio (CMT-S: 4).
         qk_ratio (int): Query/key width divisor.
         max_size (int): Maximum map extent with exact relative offsets (imgsz / stride of the placement).
+        drop_path (float): Stochastic depth of the last layer; layer j gets ``drop_path * (j + 1) / n``.
 
     Examples:
         >>> CMTBlock(64, 64, n=2, heads=2, sr=2)(torch.randn(1, 64, 7, 10)).shape
@@ -218,6 +235,7 @@ class CMTBlock(StackLayout):
     """
 
     def __init__(self, c1: int, c2: int, n: int = 1, heads: int = 1, sr: int = 1, mlp_ratio: float = 4.0,
-                 qk_ratio: int = 1, max_size: int = 64):
-        super().__init__(c1, c2, n, lambda j: CMTLayer(c2, heads, sr, mlp_ratio, qk_ratio, max_size))
+                 qk_ratio: int = 1, max_size: int = 64, drop_path: float = 0.0):
+        rates = stage_rates(drop_path, n)
+        super().__init__(c1, c2, n, lambda j: CMTLayer(c2, heads, sr, mlp_ratio, qk_ratio, max_size, rates[j]))
 

@@ -318,6 +318,11 @@ class CoT(nn.Module):
 class CoTBottleneck(nn.Module):
     """CoTNet bottleneck: 1x1 conv -> (3x3 avg-pool, stride 2, if strided) -> CoT -> 1x1 conv-BN, + shortcut -> act.
 
+    With a shortcut, the last BN starts at gamma = 0 (CoTNet's ``zero_init_last_bn``), so a fresh block is its
+    shortcut. The bottleneck's own activations (after the first 1x1 conv and after the sum) are Ultralytics' default,
+    SiLU, where CoTNet uses ReLU: like every Ultralytics ``Conv`` they follow a YAML's ``activation:`` key
+    (``activation: nn.ReLU()`` gives CoTNet's). Inside the CoT layer the activations are CoTNet's own (ReLU, SiLU).
+
     Args:
         c1 (int): Input channels.
         c2 (int): Output channels.
@@ -342,6 +347,8 @@ class CoTBottleneck(nn.Module):
         self.cv2 = Conv(c_, c2, 1, act=False)
         self.act = Conv.default_act
         self.add = shortcut
+        if self.add:  # CoTNet's zero_init_last_bn: a fresh block is its shortcut
+            nn.init.zeros_(self.cv2.bn.weight)
         self.shortcut = nn.Identity() if (s == 1 and c1 == c2) or not self.add else Conv(c1, c2, 1, s, act=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

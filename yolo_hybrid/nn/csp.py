@@ -64,7 +64,8 @@ class C2fLayout(nn.Module):
 
 
 class StackLayout(nn.Module):
-    """``n`` channel-preserving blocks ``make_block(j)`` (j = 0..n-1) at c2 channels; a 1x1 Conv first if c1 != c2.
+    """``n`` channel-preserving blocks ``make_block(j)`` (j = 0..n-1) at c2 channels; a 1x1 Conv first if c1 != c2;
+    optionally a norm after the last block (a transformer stage's closing norm).
 
     For stages that keep their width, like a transformer stage: a YAML row writes the previous layer's c2.
 
@@ -73,12 +74,18 @@ class StackLayout(nn.Module):
         c2 (int): Channels of the blocks and of the output.
         n (int): Number of blocks.
         make_block (Callable[[int], nn.Module]): Builds block j (c2 channels in and out).
+        norm (nn.Module | None): Applied to the stage output (None: identity).
     """
 
-    def __init__(self, c1: int, c2: int, n: int, make_block: Callable[[int], nn.Module]):
+    def __init__(self, c1: int, c2: int, n: int, make_block: Callable[[int], nn.Module], norm: nn.Module | None = None):
         super().__init__()
         self.proj = nn.Identity() if c1 == c2 else Conv(c1, c2, 1)
         self.m = nn.Sequential(*(make_block(j) for j in range(n)))
+        self.norm = norm if norm is not None else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.m(self.proj(x))
+        return self.norm(self.m(self.proj(x)))
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._modules.setdefault("norm", nn.Identity())  # pickled by yolo_hybrid 0.1.0, before stage norms

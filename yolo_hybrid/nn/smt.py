@@ -27,9 +27,11 @@ import torch.nn.functional as F
 from yolo_hybrid.errors import check_divisible, hidden_width
 from yolo_hybrid.nn.attention_budget import check_attention_budget
 from yolo_hybrid.nn.csp import C2fLayout, StackLayout
+from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
+from yolo_hybrid.nn.init import init_as_linear_, init_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d
 from yolo_hybrid.nn.tracing import is_capturing
-from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, RATIO, Arg, Maybe, Rule, yaml_block
+from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, RATIO, Arg, Maybe, Number, Rule, yaml_block
 
 __all__ = [
     "ScaleAwareModulation",
@@ -86,6 +88,8 @@ class ScaleAwareModulation(nn.Module):
         self.act = nn.GELU()
         self.proj1 = nn.Conv2d(dim * expand_ratio, dim, 1)
         self.proj = nn.Conv2d(dim, dim, 1)
+        init_as_linear_(self.v, self.s, self.proj)  # Linears in the official code
+        init_fan_out_(*self.local_convs, self.proj0, self.proj1)
 
     def multi_scale(self, s: torch.Tensor) -> torch.Tensor:
         """MHMC and shuffle: (B, C, H, W) -> (B, C, H, W) with channel ``j * heads + i`` = head i's channel j."""
@@ -130,6 +134,8 @@ class SMTAttention(nn.Module):
         self.kv = nn.Conv2d(dim, 2 * dim, 1)
         self.local_conv = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
         self.proj = nn.Conv2d(dim, dim, 1)
+        init_as_linear_(self.q, self.kv, self.proj)  # Linears in the official code
+        init_fan_out_(self.local_conv)
         self.use_sdpa = hasattr(F, "scaled_dot_product_attention")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,6 +173,8 @@ class DetailFFN(nn.Module):
         self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
         self.act = nn.GELU()
         self.fc2 = nn.Conv2d(hidden, dim, 1)
+        init_as_linear_(self.fc1, self.fc2)  # Linears in the official code
+        init_fan_out_(self.dwconv)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.fc1(x)
@@ -174,17 +182,20 @@ class DetailFFN(nn.Module):
 
 
 class SMTBlock(nn.Module):
-    """Pre-norm SMT block: ``x + g1 * mixer(LN(x))``, then ``x + g2 * FFN(LN(x))``.
+    """Pre-norm SMT block: ``x + drop(g1 * mixer(LN(x)))``, then ``x + drop(g2 * FFN(LN(x)))``.
 
     Args:
         dim (int): Channels.
         mixer (nn.Module): ``ScaleAwareModulation`` or ``SMTAttention`` of ``dim`` channels.
         mlp_ratio (float): FFN hidden ratio.
         layer_scale (float | None): Initial per-channel layer scale (SMT-L uses 1e-4); None: plain residuals.
+        drop_path (float): Stochastic depth rate of both residual branches (0: none).
     """
 
-    def __init__(self, dim: int, mixer: nn.Module, mlp_ratio: float = 4.0, layer_scale: float | None = None):
+    def __init__(self, dim: int, mixer: nn.Module, mlp_ratio: float = 4.0, layer_scale: float | None = None,
+                 drop_path: float = 0.0):
         super().__init__()
+        self.drop_path = drop_path_or_identity(drop_path)
         self.norm1 = LayerNorm2d(dim)
         self.mixer = mixer
         self.norm2 = LayerNorm2d(dim)
@@ -197,19 +208,29 @@ class SMTBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.mixer(self.norm1(x))
-        x = x + (y if self.gamma1 is None else self.gamma1 * y)
+        x = x + self.drop_path(y if self.gamma1 is None else self.gamma1 * y)
         y = self.ffn(self.norm2(x))
-        return x + (y if self.gamma2 is None else self.gamma2 * y)
+        return x + self.drop_path(y if self.gamma2 is None else self.gamma2 * y)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._modules.setdefault("drop_path", nn.Identity())  # pickled by yolo_hybrid 0.1.0
 
 
-def sam_block(dim: int, heads: int = 4, mlp_ratio: float = 4.0, expand_ratio: int = 2, layer_scale=None) -> SMTBlock:
+def sam_block(dim: int, heads: int = 4, mlp_ratio: float = 4.0, expand_ratio: int = 2, layer_scale=None,
+              drop_path: float = 0.0) -> SMTBlock:
     """An SMT block with the SAM mixer."""
-    return SMTBlock(dim, ScaleAwareModulation(dim, heads, expand_ratio), mlp_ratio, layer_scale)
+    return SMTBlock(dim, ScaleAwareModulation(dim, heads, expand_ratio), mlp_ratio, layer_scale, drop_path)
 
 
-def msa_block(dim: int, heads: int = 8, mlp_ratio: float = 4.0, layer_scale=None) -> SMTBlock:
+def msa_block(dim: int, heads: int = 8, mlp_ratio: float = 4.0, layer_scale=None, drop_path: float = 0.0) -> SMTBlock:
     """An SMT block with the MSA mixer."""
-    return SMTBlock(dim, SMTAttention(dim, heads), mlp_ratio, layer_scale)
+    return SMTBlock(dim, SMTAttention(dim, heads), mlp_ratio, layer_scale, drop_path)
+
+
+def _stage_norm(dim: int, norm: bool) -> nn.Module | None:
+    """SMT closes every stage with a LayerNorm (eps 1e-6)."""
+    return LayerNorm2d(dim) if norm else None
 
 
 def _divides(arg: str, width, formula: str, fix: str) -> Rule:
@@ -240,6 +261,9 @@ MLP_RATIO = Arg("mlp_ratio", POSITIVE, "FFN hidden ratio", "use e.g. 4 (SMT: 4 i
 EXPAND_RATIO = Arg("expand_ratio", POSITIVE_INT, "SAA expansion", "use an integer expansion, e.g. 2")
 LAYER_SCALE = Arg("layer_scale", Maybe(POSITIVE), "initial layer scale, or null for plain residuals",
                   "use null or a small positive number such as 1e-4")
+NORM = Arg("norm", FLAG, "close the stage with a LayerNorm, as SMT does", "write true (SMT) or false")
+DROP_PATH = Arg("drop_path", Number(0.0, 0.9, include_low=True), "stochastic depth: the last block's rate, rising linearly over "
+                "the stage (SMT-T: 0.1)", "use 0 (off) or a rate such as 0.1")
 
 
 @yaml_block(
@@ -248,8 +272,10 @@ LAYER_SCALE = Arg("layer_scale", Maybe(POSITIVE), "initial layer scale, or null 
     MLP_RATIO,
     EXPAND_RATIO,
     LAYER_SCALE,
+    NORM,
+    DROP_PATH,
     rules=(_divides("heads", lambda a: a.c2, "c2", _HEADS_FIX), _has_hidden(lambda a: a.c2, "c2")),
-    summary="`n` SMT blocks with the scale-aware modulation mixer, channel-preserving.",
+    summary="`n` SMT blocks with the scale-aware modulation mixer, channel-preserving, closing LayerNorm.",
 )
 class SAMBlock(StackLayout):
     """``n`` SMT blocks with the SAM mixer (SMT's shallow stages). YAML: ``[-1, 3, SAMBlock, [256]]``.
@@ -264,6 +290,8 @@ class SAMBlock(StackLayout):
         mlp_ratio (float): FFN hidden ratio (SMT-T/S: 4 in stages 1-3, 2 in stage 4).
         expand_ratio (int): SAA expansion.
         layer_scale (float | None): Initial layer scale, or None.
+        norm (bool): Close the stage with a LayerNorm (as every SMT stage).
+        drop_path (float): Stochastic depth of the last block; block j gets ``drop_path * (j + 1) / n``.
 
     Examples:
         >>> SAMBlock(64, 64, n=2)(torch.randn(1, 64, 10, 7)).shape
@@ -271,8 +299,10 @@ class SAMBlock(StackLayout):
     """
 
     def __init__(self, c1: int, c2: int, n: int = 1, heads: int = 4, mlp_ratio: float = 4.0, expand_ratio: int = 2,
-                 layer_scale=None):
-        super().__init__(c1, c2, n, lambda j: sam_block(c2, heads, mlp_ratio, expand_ratio, layer_scale))
+                 layer_scale=None, norm: bool = True, drop_path: float = 0.0):
+        rates = stage_rates(drop_path, n)
+        super().__init__(c1, c2, n, lambda j: sam_block(c2, heads, mlp_ratio, expand_ratio, layer_scale, rates[j]),
+                         _stage_norm(c2, norm))
 
 
 @yaml_block(
@@ -280,8 +310,10 @@ class SAMBlock(StackLayout):
     Arg("heads", POSITIVE_INT, "attention heads", "use e.g. 8"),
     MLP_RATIO,
     LAYER_SCALE,
+    NORM,
+    DROP_PATH,
     rules=(_divides("heads", lambda a: a.c2, "c2", _HEADS_FIX), _has_hidden(lambda a: a.c2, "c2")),
-    summary="`n` SMT blocks with SMT's self-attention mixer, channel-preserving.",
+    summary="`n` SMT blocks with SMT's self-attention mixer, channel-preserving, closing LayerNorm.",
 )
 class MSABlock(StackLayout):
     """``n`` SMT blocks with the MSA mixer (SMT's last stage). YAML: ``[-1, 1, MSABlock, [1024, 16, 2]]``.
@@ -293,14 +325,19 @@ class MSABlock(StackLayout):
         heads (int): Attention heads.
         mlp_ratio (float): FFN hidden ratio.
         layer_scale (float | None): Initial layer scale, or None.
+        norm (bool): Close the stage with a LayerNorm (as every SMT stage).
+        drop_path (float): Stochastic depth of the last block; block j gets ``drop_path * (j + 1) / n``.
 
     Examples:
         >>> MSABlock(64, 64, n=1, heads=8)(torch.randn(1, 64, 4, 5)).shape
         torch.Size([1, 64, 4, 5])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, heads: int = 8, mlp_ratio: float = 4.0, layer_scale=None):
-        super().__init__(c1, c2, n, lambda j: msa_block(c2, heads, mlp_ratio, layer_scale))
+    def __init__(self, c1: int, c2: int, n: int = 1, heads: int = 8, mlp_ratio: float = 4.0, layer_scale=None,
+                 norm: bool = True, drop_path: float = 0.0):
+        rates = stage_rates(drop_path, n)
+        super().__init__(c1, c2, n, lambda j: msa_block(c2, heads, mlp_ratio, layer_scale, rates[j]),
+                         _stage_norm(c2, norm))
 
 
 @yaml_block(
@@ -310,6 +347,8 @@ class MSABlock(StackLayout):
     MLP_RATIO,
     EXPAND_RATIO,
     LAYER_SCALE,
+    NORM,
+    DROP_PATH,
     rules=(
         _divides("sam_heads", lambda a: a.c2, "c2", _HEADS_FIX),
         _divides("msa_heads", lambda a: a.c2, "c2", _HEADS_FIX),  # checked even when depth scaling leaves no MSA
@@ -329,6 +368,8 @@ class SMTStage(StackLayout):
         mlp_ratio (float): FFN hidden ratio.
         expand_ratio (int): SAA expansion.
         layer_scale (float | None): Initial layer scale, or None.
+        norm (bool): Close the stage with a LayerNorm (as every SMT stage).
+        drop_path (float): Stochastic depth of the last block; block j gets ``drop_path * (j + 1) / n``.
 
     Examples:
         >>> [type(b.mixer).__name__ for b in SMTStage(64, 64, n=3).m]
@@ -336,14 +377,16 @@ class SMTStage(StackLayout):
     """
 
     def __init__(self, c1: int, c2: int, n: int = 2, sam_heads: int = 4, msa_heads: int = 8, mlp_ratio: float = 4.0,
-                 expand_ratio: int = 2, layer_scale=None):
+                 expand_ratio: int = 2, layer_scale=None, norm: bool = True, drop_path: float = 0.0):
+        rates = stage_rates(drop_path, n)
         super().__init__(
             c1,
             c2,
             n,
-            lambda j: sam_block(c2, sam_heads, mlp_ratio, expand_ratio, layer_scale)
+            lambda j: sam_block(c2, sam_heads, mlp_ratio, expand_ratio, layer_scale, rates[j])
             if j % 2 == 0
-            else msa_block(c2, msa_heads, mlp_ratio, layer_scale),
+            else msa_block(c2, msa_heads, mlp_ratio, layer_scale, rates[j]),
+            _stage_norm(c2, norm),
         )
 
 
@@ -352,6 +395,7 @@ class SMTStage(StackLayout):
     Arg("e", RATIO, "hidden channel ratio", "C2fSAM takes (c2, e, heads, mlp_ratio): pass e as e.g. 0.5"),
     Arg("heads", POSITIVE_INT, "SAM heads", "use e.g. 4"),
     MLP_RATIO,
+    DROP_PATH,
     rules=(
         _divides("heads", lambda a: int(a.c2 * a.e), "int(c2*e)", _HEADS_FIX),
         _has_hidden(lambda a: int(a.c2 * a.e), "int(c2*e)"),
@@ -370,11 +414,14 @@ class C2fSAM(C2fLayout):
         e (float): Hidden channel ratio (``c = int(c2 * e)``).
         heads (int): SAM heads.
         mlp_ratio (float): FFN hidden ratio.
+        drop_path (float): Stochastic depth of the last block; block j gets ``drop_path * (j + 1) / n``.
 
     Examples:
         >>> C2fSAM(128, 64, n=2)(torch.randn(1, 128, 8, 6)).shape
         torch.Size([1, 64, 8, 6])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int = 4, mlp_ratio: float = 2.0):
-        super().__init__(c1, c2, n, e, lambda c: sam_block(c, heads, mlp_ratio))
+    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int = 4, mlp_ratio: float = 2.0,
+                 drop_path: float = 0.0):
+        rates = iter(stage_rates(drop_path, n))
+        super().__init__(c1, c2, n, e, lambda c: sam_block(c, heads, mlp_ratio, drop_path=next(rates)))
