@@ -12,7 +12,9 @@ import torch.nn as nn
 from tests.helpers import ROOT
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn import YAML_BLOCKS
-from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, RATIO, Arg, Choice, Int, Maybe, Pair, Rule, yaml_block
+from yolo_hybrid.spec import (
+    FLAG, POSITIVE, POSITIVE_INT, RATIO, Arg, Choice, Int, Maybe, Number, Pair, Rule, yaml_block,
+)
 
 
 @pytest.mark.parametrize(
@@ -22,6 +24,7 @@ from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, RATIO, Arg, Choice, I
         (Int(0), [0, 5], [-1, False, 0.0]),
         (RATIO, [0.25, 1, 1.0], [0, 1.01, -0.5, True, "0.5", None, float("nan")]),
         (POSITIVE, [1e-4, 3, 2.5], [0, -2, False, float("inf"), "1"]),
+        (Number(0.0, 1.0, include_low=True, include_high=False), [0, 0.5, 0.99], [1, 1.0, -0.1, True]),
         (Choice((1, 2)), [1, 2], [3, True, 1.0, "1"]),
         (FLAG, [True, False], [1, 0, "true", None]),
         (Maybe(POSITIVE_INT), [None, 3], [0, "None", 1.5]),

@@ -39,6 +39,7 @@ __all__ = [
     "POSITIVE_INT",
     "RATIO",
     "POSITIVE",
+    "PROBABILITY",
     "FLAG",
     "KINDS",
 ]
@@ -107,19 +108,21 @@ class Int(Kind):
 
 
 class Number(Kind):
-    """A finite int or float (not a bool) in ``(low, high]``, or ``[low, high]`` with ``include_low`` (``high``
-    None: unbounded)."""
+    """A finite int or float (not a bool) between ``low`` and ``high`` (None: unbounded); ``low`` excluded and
+    ``high`` included unless ``include_low`` / ``include_high`` say otherwise."""
 
-    __slots__ = ("low", "high", "include_low")
+    __slots__ = ("low", "high", "include_low", "include_high")
 
-    def __init__(self, low: float = 0.0, high: float | None = None, include_low: bool = False):
-        self.low, self.high, self.include_low = low, high, include_low
+    def __init__(self, low: float = 0.0, high: float | None = None, include_low: bool = False,
+                 include_high: bool = True):
+        self.low, self.high, self.include_low, self.include_high = low, high, include_low, include_high
 
     def accepts(self, value) -> bool:
         if not _is_number(value):
             return False
         above = value >= self.low if self.include_low else value > self.low
-        return above and (self.high is None or value <= self.high)
+        below = self.high is None or (value <= self.high if self.include_high else value < self.high)
+        return above and below
 
     def describe(self) -> str:
         return f"a number {self.short()}"
@@ -127,7 +130,7 @@ class Number(Kind):
     def short(self) -> str:
         if self.high is None:
             return f"{'>=' if self.include_low else '>'} {self.low:g}"
-        return f"in {'[' if self.include_low else '('}{self.low:g}, {self.high:g}]"
+        return f"in {'[' if self.include_low else '('}{self.low:g}, {self.high:g}{']' if self.include_high else ')'}"
 
 
 class Choice(Kind):
@@ -204,6 +207,7 @@ class Pair(Kind):
 POSITIVE_INT = Int(1)
 RATIO = Number(0.0, 1.0)
 POSITIVE = Number(0.0)
+PROBABILITY = Number(0.0, 1.0, include_low=True, include_high=False)
 FLAG = Flag()
 
 

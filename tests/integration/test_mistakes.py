@@ -56,6 +56,8 @@ def valid(name: str, arg: str, value) -> bool:
         return 0 < value <= 1
     if arg in POSITIVE_NUMBERS:
         return value > 0
+    if arg == "drop_path":  # a probability of dropping a branch; 1 would drop it always
+        return 0 <= value < 1
     if not isinstance(value, int):  # every other argument counts something: channels, heads, pixels, groups
         return False
     if arg == "p":

@@ -26,7 +26,7 @@ from yolo_hybrid.nn.csp import StackLayout
 from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.init import init_as_linear_, init_kaiming_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
-from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, Arg, Number, Rule, yaml_block
+from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, PROBABILITY, Arg, Rule, yaml_block
 
 __all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock"]
 
@@ -207,7 +207,7 @@ def _cmt_hidden(a) -> str | None:
     Arg("mlp_ratio", POSITIVE, "IRFFN hidden ratio", "use e.g. 4 (CMT-S)"),
     Arg("qk_ratio", POSITIVE_INT, "query/key width divisor", "use 1 (CMT's default)"),
     Arg("max_size", POSITIVE_INT, "largest map extent with exact relative offsets", "use imgsz / stride, e.g. 64"),
-    Arg("drop_path", Number(0.0, 0.9, include_low=True), "stochastic depth: the last block's rate, rising linearly "
+    Arg("drop_path", PROBABILITY, "stochastic depth: the last block's rate, rising linearly "
         "over the stage (CMT-S: 0.1)", "use 0 (off) or a rate such as 0.1"),
     rules=(
         Rule("heads", _cmt_heads, "choose heads dividing both widths, or change the width"),

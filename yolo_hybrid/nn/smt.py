@@ -31,7 +31,7 @@ from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.init import init_as_linear_, init_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d
 from yolo_hybrid.nn.tracing import is_capturing
-from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, RATIO, Arg, Maybe, Number, Rule, yaml_block
+from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, Maybe, Rule, yaml_block
 
 __all__ = [
     "ScaleAwareModulation",
@@ -262,7 +262,7 @@ EXPAND_RATIO = Arg("expand_ratio", POSITIVE_INT, "SAA expansion", "use an intege
 LAYER_SCALE = Arg("layer_scale", Maybe(POSITIVE), "initial layer scale, or null for plain residuals",
                   "use null or a small positive number such as 1e-4")
 NORM = Arg("norm", FLAG, "close the stage with a LayerNorm, as SMT does", "write true (SMT) or false")
-DROP_PATH = Arg("drop_path", Number(0.0, 0.9, include_low=True), "stochastic depth: the last block's rate, rising linearly over "
+DROP_PATH = Arg("drop_path", PROBABILITY, "stochastic depth: the last block's rate, rising linearly over "
                 "the stage (SMT-T: 0.1)", "use 0 (off) or a rate such as 0.1")
 
 
