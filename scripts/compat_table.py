@@ -80,7 +80,7 @@ def cell(records: list[dict], notes: Notes, check: str) -> str:
     skipped = [r for r in records if r["outcome"] == "skipped"]
     if skipped:
         reasons = sorted({r["message"] for r in skipped})
-        text += f" ({len(skipped)} skipped{''.join(notes.ref(m) for m in reasons)})"
+        text += f" ({len(skipped)} skipped{'˒'.join(notes.ref(m) for m in reasons)})"
     return text
 
 
