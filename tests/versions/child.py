@@ -6,9 +6,10 @@ exactly as in a user's ``yolo`` command. Results go to OUT_JSON, rewritten after
 still leaves what was done; the exit code is 0 when every item passed.
 
 Commands:
-    build CFG...           build each bare scaled name, forward in train mode (batch 2, 64x96), then in eval mode at
-                           64x64 and 64x96, and predict a square and a wide image (--images SQUARE WIDE); then the
-                           same for the stock model of each task met
+    build CFG... --image IMAGE
+                           build each bare scaled name, forward in train mode (batch 2, 64x96), then in eval mode at
+                           64x64 and 64x96, and predict a non-square image; then the same for the stock model of each
+                           task where one of ours failed to predict (to tell our failures from the release's own)
     reload WEIGHTS IMAGE   load a trained checkpoint and predict
     export CFG...          dynamic ONNX export through Ultralytics, onnxruntime against the fused PyTorch model at 64x96
     stock-load DIR         save a stock yolov8n checkpoint and load it again (torch's weights-only default)
@@ -107,12 +108,12 @@ STOCK = {"detect": "yolov8n.yaml", "segment": "yolov8n-seg.yaml", "pose": "yolov
          "obb": "yolov8n-obb.yaml", "classify": "yolov8n-cls.yaml"}  # the stock model of each task
 
 
-def build(report: Report, configs: list[str], images: list[str]) -> None:
-    """Our configs, then the stock model of each task met (its predict tells our failures from the release's own)."""
+def build(report: Report, configs: list[str], image: str) -> None:
+    """Our configs, then the stock model of each task where ours failed to predict."""
     import torch
     from ultralytics import YOLO
 
-    tasks = []
+    failed_tasks = []
     for cfg in configs:
         model = None
 
@@ -127,7 +128,6 @@ def build(report: Report, configs: list[str], images: list[str]) -> None:
 
         if not run(report, cfg, "build", build_and_train_forward):
             continue
-        tasks.append(model.task)
 
         def eval_forward(info):
             net = model.model.eval()
@@ -143,20 +143,19 @@ def build(report: Report, configs: list[str], images: list[str]) -> None:
 
         def predict(info):
             nc = model.model.yaml["nc"]
-            for image in images:
-                (result,) = model.predict(image, imgsz=IMGSZ, device="cpu", verbose=False)
-                if model.task == "classify":  # one probability per class: the head's output suits the predictor
-                    probs = result.probs.data
-                    assert probs.shape == (nc,) and abs(float(probs.sum()) - 1) < 1e-3, (
-                        f"predict: probs of shape {tuple(probs.shape)} summing to {float(probs.sum()):.3g}")
-                else:
-                    assert result.boxes is not None or getattr(result, "obb", None) is not None, "no boxes"
+            (result,) = model.predict(image, imgsz=IMGSZ, device="cpu", verbose=False)  # letterboxed, not square
+            if model.task == "classify":  # one probability per class: the head's output suits the predictor
+                probs = result.probs.data
+                assert probs.shape == (nc,) and abs(float(probs.sum()) - 1) < 1e-3, (
+                    f"predict: probs of shape {tuple(probs.shape)} summing to {float(probs.sum()):.3g}")
+            else:
+                assert result.boxes is not None or getattr(result, "obb", None) is not None, "no boxes"
 
-        if run(report, cfg, "eval", eval_forward):
-            run(report, cfg, "predict", predict)
-    stock = [STOCK[task] for task in STOCK if task in tasks]
-    if stock and set(stock) - set(configs):
-        build(report, [c for c in stock if c not in configs], images)
+        if run(report, cfg, "eval", eval_forward) and not run(report, cfg, "predict", predict):
+            failed_tasks.append(model.task)
+    stock = [STOCK[task] for task in STOCK if task in failed_tasks and STOCK[task] not in configs]
+    if stock:
+        build(report, stock, image)
 
 
 def reload(report: Report, weights: str, image: str) -> None:
@@ -232,8 +231,7 @@ def main(argv: list[str]) -> int:
         print(report.data["error"], file=sys.stderr)
         return 3
     if command == "build":
-        images = args[args.index("--images") + 1:]
-        build(report, args[: args.index("--images")], images)
+        build(report, args[: args.index("--image")], args[args.index("--image") + 1])
     elif command == "reload":
         reload(report, *args)
     elif command == "export":

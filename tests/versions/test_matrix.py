@@ -6,8 +6,8 @@ Compatibility table has one column each):
 
     build    every bundled config builds by bare scaled name (``YOLO('yolov8n-bot3.yaml')``) in a child that never
              imports yolo_hybrid (the start-up hook must), and runs a train-mode forward (batch 2, 64x96)
-    predict  the same models in eval mode at 64x64 and 64x96, and ``predict`` on a square and a wide image (skipped
-             where the release's stock model of the task cannot ``predict`` from a YAML either)
+    predict  the same models in eval mode at 64x64 and 64x96, and ``predict`` on a wide image (skipped where the
+             release's stock model of the task cannot ``predict`` from a YAML either)
     train    one epoch through the stock ``yolo train`` console script on the bundled synthetic data
     reload   the trained checkpoint loads in a fresh process and predicts
     onnx     dynamic ONNX export through Ultralytics, onnxruntime within 1e-3 of the fused PyTorch model at another
@@ -140,20 +140,20 @@ def work(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def images(work) -> list[str]:
+def image(work) -> str:
+    """A wide image (96x48) of one synthetic shape: predict letterboxes it to a non-square input."""
     import cv2
 
     root = make_dataset(work / "images", "classify", n_train=1, n_val=0, imgsz=IMGSZ)
-    square = str(next(root.rglob("*.jpg")))
     wide = str(work / "wide.jpg")
-    cv2.imwrite(wide, cv2.resize(cv2.imread(square), (IMGSZ * 3 // 2, IMGSZ * 3 // 4)))
-    return [square, wide]
+    cv2.imwrite(wide, cv2.resize(cv2.imread(str(next(root.rglob("*.jpg")))), (IMGSZ * 3 // 2, IMGSZ * 3 // 4)))
+    return wide
 
 
 @pytest.fixture(scope="session")
-def built(work, images) -> dict:
+def built(work, image) -> dict:
     """One fresh interpreter builds every bundled config (about 1-2 s each), forwards and predicts."""
-    return run_child("build", *CONFIGS, "--images", *images, cwd=work / "build", timeout=1200)
+    return run_child("build", *CONFIGS, "--image", image, cwd=work / "build", timeout=1200)
 
 
 @check("build")
@@ -226,12 +226,12 @@ def test_one_epoch_with_the_stock_cli(cfg, trained, request):
 
 @check("reload")
 @pytest.mark.parametrize("cfg", TRAIN)
-def test_checkpoint_reloads_in_fresh_process(cfg, trained, images, work, request):
+def test_checkpoint_reloads_in_fresh_process(cfg, trained, image, work, request):
     run = trained(cfg)
     if run["weights"] is None:
         pytest.skip("no checkpoint: the training failed")
     flags(request, *(f"{k}={v}" for k, v in WEIGHTS_ONLY_OFF.items()))
-    report = run_child("reload", str(run["weights"]), images[1], cwd=work / "reload" / cfg, timeout=600,
+    report = run_child("reload", str(run["weights"]), image, cwd=work / "reload" / cfg, timeout=600,
                        env=child_env(**WEIGHTS_ONLY_OFF))
     result = child_item(report, str(run["weights"]), "reload")
     assert result["ok"], result["error"]
