@@ -141,9 +141,8 @@ class SMTAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, height, width = x.shape
         n = height * width
-        kv = self.kv(x)
-        v_map = kv[:, self.dim :]
-        q, k, v = (self.tokens(t, b, n) for t in (self.q(x), kv[:, : self.dim], v_map))
+        k_map, v_map = self.key_value(x)
+        q, k, v = (self.tokens(t, b, n) for t in (self.q(x), k_map, v_map))
         fused = self.use_sdpa and not is_capturing()
         check_attention_budget(self, x, self.heads, n, materialized=not fused)  # fused SDPA streams the logits
         if fused:
@@ -152,6 +151,19 @@ class SMTAttention(nn.Module):
             out = torch.matmul(torch.matmul(q * self.scale, k.transpose(-1, -2)).softmax(-1), v)
         out = out.transpose(1, 2).reshape(b, self.dim, height, width)
         return self.proj(out + self.local_conv(v_map))
+
+    def key_value(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values (B, dim, H, W) each, from the one ``kv`` projection (the official single Linear).
+
+        Under ``torch.export`` they come from the two halves of its weight instead of two channel slices of its
+        output: reshaping such a slice is a view only when B == 1, a guard that would fix an exported batch to 1.
+        """
+        compiler = getattr(torch, "compiler", None)
+        if compiler is not None and getattr(compiler, "is_exporting", lambda: False)():
+            w, bias = self.kv.weight, self.kv.bias
+            return F.conv2d(x, w[: self.dim], bias[: self.dim]), F.conv2d(x, w[self.dim :], bias[self.dim :])
+        kv = self.kv(x)
+        return kv[:, : self.dim], kv[:, self.dim :]
 
     def tokens(self, t: torch.Tensor, b, n) -> torch.Tensor:
         """(B, dim, H, W) -> (B*heads, H*W, d): heads folded into the batch, d contiguous channels per head."""
