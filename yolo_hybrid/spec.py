@@ -36,6 +36,7 @@ __all__ = [
     "Rule",
     "BlockSpec",
     "yaml_block",
+    "divides",
     "POSITIVE_INT",
     "RATIO",
     "POSITIVE",
@@ -239,6 +240,19 @@ class Rule:
 
     def __init__(self, arg: str, check: Callable[[SimpleNamespace], str | None], fix: str):
         self.arg, self.check, self.fix = arg, check, fix
+
+
+def divides(arg: str, width: Callable[[SimpleNamespace], int], formula: str, fix: str) -> Rule:
+    """Rule: the count ``arg`` (heads) divides the channel width ``width(a)``, named ``formula`` in the message."""
+
+    def check(a: SimpleNamespace) -> str | None:
+        channels, count = width(a), getattr(a, arg)
+        if channels < count or channels % count:
+            scale = "at this scale" if formula == "c2" else f"c2 = {a.c2} at this scale"
+            return f"must divide {formula} = {channels} ({scale})"
+        return None
+
+    return Rule(arg, check, fix)
 
 
 # Arguments every block of a kind has; their position is fixed by Ultralytics' parser.

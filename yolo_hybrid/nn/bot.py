@@ -27,7 +27,7 @@ from yolo_hybrid.errors import check_divisible
 from yolo_hybrid.nn.attention_budget import check_attention_budget
 from yolo_hybrid.nn.csp import C2fLayout, C3Layout
 from yolo_hybrid.nn.tracing import is_capturing
-from yolo_hybrid.spec import FLAG, POSITIVE_INT, RATIO, Arg, Choice, Int, Maybe, Pair, Rule, yaml_block
+from yolo_hybrid.spec import FLAG, POSITIVE_INT, RATIO, Arg, Choice, Maybe, Pair, Rule, divides, yaml_block
 
 __all__ = ["RelPosMHSA2d", "BottleneckTransformer", "BoTStage", "BoT3", "C2fBoT", "DEFAULT_MAX_SIZE"]
 
@@ -43,15 +43,9 @@ def _pair(value, block: str, arg: str) -> tuple[int, int]:
 
 
 def _heads_divide(width: Callable[[SimpleNamespace], int], formula: str) -> Rule:
-    """Rule: ``heads`` divides the attention width computed by ``width`` (``formula`` names it in the message)."""
-
-    def check(a: SimpleNamespace) -> str | None:
-        channels = width(a)
-        if channels < a.heads or channels % a.heads:
-            return f"must divide the attention width {formula} = {channels} (c2 = {a.c2} at this scale)"
-        return None
-
-    return Rule("heads", check, "choose heads dividing that width (e.g. 4 or 8), or change the width ratio")
+    """Rule: ``heads`` divides the attention width computed by ``width``."""
+    return divides("heads", width, f"the attention width {formula}",
+                   "choose heads dividing that width (e.g. 4 or 8), or change the width ratio")
 
 
 HEADS = Arg("heads", POSITIVE_INT, "attention heads", "use a positive number of heads, e.g. 4")

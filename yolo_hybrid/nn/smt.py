@@ -31,7 +31,7 @@ from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.init import init_as_linear_, init_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d
 from yolo_hybrid.nn.tracing import is_capturing
-from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, Maybe, Rule, yaml_block
+from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, Maybe, Rule, divides, yaml_block
 
 __all__ = [
     "ScaleAwareModulation",
@@ -245,19 +245,6 @@ def _stage_norm(dim: int, norm: bool) -> nn.Module | None:
     return LayerNorm2d(dim) if norm else None
 
 
-def _divides(arg: str, width, formula: str, fix: str) -> Rule:
-    """Rule: the heads argument ``arg`` divides the channel count computed by ``width``."""
-
-    def check(a) -> str | None:
-        channels, heads = width(a), getattr(a, arg)
-        if channels < heads or channels % heads:
-            scale = "at this scale" if formula == "c2" else f"c2 = {a.c2} at this scale"
-            return f"must divide {formula} = {channels} ({scale})"
-        return None
-
-    return Rule(arg, check, fix)
-
-
 def _has_hidden(width, formula: str) -> Rule:
     """Rule: ``mlp_ratio`` leaves at least one hidden FFN channel at the block width ``width``."""
 
@@ -286,7 +273,7 @@ DROP_PATH = Arg("drop_path", PROBABILITY, "stochastic depth: the last block's ra
     LAYER_SCALE,
     NORM,
     DROP_PATH,
-    rules=(_divides("heads", lambda a: a.c2, "c2", _HEADS_FIX), _has_hidden(lambda a: a.c2, "c2")),
+    rules=(divides("heads", lambda a: a.c2, "c2", _HEADS_FIX), _has_hidden(lambda a: a.c2, "c2")),
     summary="`n` SMT blocks with the scale-aware modulation mixer, channel-preserving, closing LayerNorm.",
 )
 class SAMBlock(StackLayout):
@@ -324,7 +311,7 @@ class SAMBlock(StackLayout):
     LAYER_SCALE,
     NORM,
     DROP_PATH,
-    rules=(_divides("heads", lambda a: a.c2, "c2", _HEADS_FIX), _has_hidden(lambda a: a.c2, "c2")),
+    rules=(divides("heads", lambda a: a.c2, "c2", _HEADS_FIX), _has_hidden(lambda a: a.c2, "c2")),
     summary="`n` SMT blocks with SMT's self-attention mixer, channel-preserving, closing LayerNorm.",
 )
 class MSABlock(StackLayout):
@@ -362,8 +349,8 @@ class MSABlock(StackLayout):
     NORM,
     DROP_PATH,
     rules=(
-        _divides("sam_heads", lambda a: a.c2, "c2", _HEADS_FIX),
-        _divides("msa_heads", lambda a: a.c2, "c2", _HEADS_FIX),  # checked even when depth scaling leaves no MSA
+        divides("sam_heads", lambda a: a.c2, "c2", _HEADS_FIX),
+        divides("msa_heads", lambda a: a.c2, "c2", _HEADS_FIX),  # checked even when depth scaling leaves no MSA
         _has_hidden(lambda a: a.c2, "c2"),
     ),
     summary="SMT's penultimate stage: `n` blocks alternating SAM, MSA, SAM, ...",
@@ -409,7 +396,7 @@ class SMTStage(StackLayout):
     MLP_RATIO,
     DROP_PATH,
     rules=(
-        _divides("heads", lambda a: int(a.c2 * a.e), "int(c2*e)", _HEADS_FIX),
+        divides("heads", lambda a: int(a.c2 * a.e), "int(c2*e)", _HEADS_FIX),
         _has_hidden(lambda a: int(a.c2 * a.e), "int(c2*e)"),
     ),
     summary="YOLOv8's C2f layout with SAM blocks, channel-changing, for necks.",
