@@ -16,6 +16,7 @@ Examples:
 
 from __future__ import annotations
 
+import abc
 import functools
 import inspect
 import math
@@ -37,6 +38,7 @@ __all__ = [
     "BlockSpec",
     "yaml_block",
     "divides",
+    "has_hidden",
     "POSITIVE_INT",
     "RATIO",
     "POSITIVE",
@@ -61,7 +63,7 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-class Kind:
+class Kind(abc.ABC):
     """What values an argument accepts; ``accepts`` never coerces (``True`` is not 1, ``"0.5"`` is not 0.5).
 
     Plain classes, not dataclasses: these are built while Ultralytics registers our blocks, which must stay cheap.
@@ -72,16 +74,17 @@ class Kind:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(repr(getattr(self, s)) for s in self.__slots__)})"
 
+    @abc.abstractmethod
     def accepts(self, value) -> bool:
-        raise NotImplementedError
+        """Whether ``value`` is one of this kind's values, as given (no conversion)."""
 
+    @abc.abstractmethod
     def describe(self) -> str:
         """Phrase completing "must be ...", e.g. ``"an integer >= 1"``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def short(self) -> str:
         """Compact form for the README table, e.g. ``"int >= 1"``."""
-        raise NotImplementedError
 
     def check(self, block: str, arg: str, value, fix: str):
         """Return ``value`` if accepted, else raise ConfigError naming ``block`` and ``arg``."""
@@ -253,6 +256,16 @@ def divides(arg: str, width: Callable[[SimpleNamespace], int], formula: str, fix
         return None
 
     return Rule(arg, check, fix)
+
+
+def has_hidden(width: Callable[[SimpleNamespace], int], formula: str, fix: str, what: str = "FFN") -> Rule:
+    """Rule: ``mlp_ratio`` leaves at least one hidden channel at the width ``width(a)`` (named ``formula``)."""
+
+    def check(a: SimpleNamespace) -> str | None:
+        hidden = int(width(a) * a.mlp_ratio)
+        return None if hidden >= 1 else f"leaves int({formula} * mlp_ratio) = {hidden} hidden {what} channels"
+
+    return Rule("mlp_ratio", check, fix)
 
 
 # Arguments every block of a kind has; their position is fixed by Ultralytics' parser.

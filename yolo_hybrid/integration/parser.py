@@ -257,19 +257,24 @@ def _failing_layer(traceback):
         traceback = traceback.tb_next
     if found is None:
         return None
+    d, i = found["d"], found["i"]
     try:
-        d, i = found["d"], found["i"]
-        row = list((d.get("backbone") or []) + (d.get("head") or []))[i]
-        return i, row, d.get("yaml_file") or "model YAML"
-    except (TypeError, KeyError, IndexError, AttributeError):
+        return i, _rows(d)[i], _yaml_file(d)
+    except (TypeError, IndexError):
         return None
 
 
 def _rows(d) -> list:
+    """The model dict's rows, backbone then head (the parser's layer indices)."""
     try:
         return list((d.get("backbone") or []) + (d.get("head") or []))
     except (AttributeError, TypeError):
         return []
+
+
+def _yaml_file(d) -> str:
+    """The YAML file a model dict came from, for messages."""
+    return (d.get("yaml_file") if isinstance(d, dict) else None) or "model YAML"
 
 
 def check_rows(d, specs: dict) -> None:
@@ -278,7 +283,7 @@ def check_rows(d, specs: dict) -> None:
     Runs before ``parse_model``: it scales c2 and n and inserts c1 before our constructors see anything, so a c2 of
     ``True`` or ``2.5`` would silently become 8, and a missing c2 or a string n would fail inside the parser.
     """
-    yaml_file = (d.get("yaml_file") if isinstance(d, dict) else None) or "model YAML"
+    yaml_file = _yaml_file(d)
     for i, row in enumerate(_rows(d)):
         module = row[2] if isinstance(row, (list, tuple)) and len(row) == 4 else None
         spec = specs.get(module) if isinstance(module, str) else None
@@ -311,7 +316,7 @@ def _unknown_module(error: KeyError, row, tasks, ours: frozenset) -> str | None:
 
 def label_layers(layers, d) -> None:
     """Tell every module that reports by name (a ``yaml_layer`` class attribute) which YAML file and layer it is in."""
-    yaml_file = (d.get("yaml_file") if isinstance(d, dict) else None) or "model YAML"
+    yaml_file = _yaml_file(d)
     for layer in layers if isinstance(layers, nn.Module) else ():
         for module in layer.modules():
             if hasattr(type(module), "yaml_layer"):

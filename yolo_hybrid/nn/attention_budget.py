@@ -17,7 +17,7 @@ import warnings
 import torch
 
 from yolo_hybrid.errors import YoloHybridError
-from yolo_hybrid.nn.tracing import is_capturing
+from yolo_hybrid.nn.tracing import is_capturing, is_compiling
 
 __all__ = ["AttentionBudgetError", "WARN_BYTES", "attention_bytes", "available_bytes", "check_attention_budget"]
 
@@ -34,8 +34,8 @@ class AttentionBudgetError(YoloHybridError, MemoryError):
 
 
 def attention_bytes(batch: int, heads: int, n_query: int, n_key: int, dtype: torch.dtype) -> int:
-    """Bytes of one (batch, heads, n_query, n_key) logit matrix."""
-    return batch * heads * n_query * n_key * torch.empty((), dtype=dtype).element_size()
+    """Bytes of one (batch, heads, n_query, n_key) logit matrix (float ``dtype``)."""
+    return batch * heads * n_query * n_key * (torch.finfo(dtype).bits // 8)
 
 
 def available_bytes(device: torch.device) -> int | None:
@@ -69,8 +69,7 @@ def check_attention_budget(module, x: torch.Tensor, heads: int, n_key: int, mate
         materialized (bool): Whether the logits are held as one tensor. False for kernels that stream them
             (PyTorch's fused SDPA without a mask): then only the cost is reported, never refused.
     """
-    compiler = getattr(torch, "compiler", None)
-    if is_capturing() or (compiler is not None and compiler.is_compiling()):
+    if is_capturing() or is_compiling():
         return  # sizes are symbolic; the check belongs to eager runs
     b, _, height, width = x.shape
     need = attention_bytes(b, heads, height * width, n_key, x.dtype)

@@ -26,7 +26,9 @@ from yolo_hybrid.nn.csp import StackLayout
 from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.init import init_as_linear_, init_kaiming_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
-from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, PROBABILITY, Arg, Rule, yaml_block
+from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, PROBABILITY, Arg, divides, has_hidden, yaml_block
+
+_HEADS_FIX = "choose heads dividing both widths, or change the width"
 
 __all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock"]
 
@@ -188,18 +190,6 @@ class CMTLayer(nn.Module):
         self._modules.setdefault("drop_path", nn.Identity())  # pickled by yolo_hybrid 0.1.0
 
 
-def _cmt_heads(a) -> str | None:
-    qk = a.c2 // a.qk_ratio
-    if a.c2 % a.heads or qk < a.heads or qk % a.heads:
-        return f"must divide c2 = {a.c2} (at this scale) and the query/key width c2 // qk_ratio = {qk}"
-    return None
-
-
-def _cmt_hidden(a) -> str | None:
-    hidden = int(a.c2 * a.mlp_ratio)
-    return None if hidden >= 1 else f"leaves int(c2 * mlp_ratio) = {hidden} hidden FFN channels"
-
-
 @yaml_block(
     "repeat",
     Arg("heads", POSITIVE_INT, "attention heads", "use e.g. 2, 4 or 8 (CMT: 1, 2, 4, 8 by stage)"),
@@ -210,8 +200,9 @@ def _cmt_hidden(a) -> str | None:
     Arg("drop_path", PROBABILITY, "stochastic depth: the last block's rate, rising linearly "
         "over the stage (CMT-S: 0.1)", "use 0 (off) or a rate such as 0.1"),
     rules=(
-        Rule("heads", _cmt_heads, "choose heads dividing both widths, or change the width"),
-        Rule("mlp_ratio", _cmt_hidden, "use mlp_ratio >= 1"),
+        divides("heads", lambda a: a.c2, "c2", _HEADS_FIX),
+        divides("heads", lambda a: a.c2 // a.qk_ratio, "the query/key width c2 // qk_ratio", _HEADS_FIX),
+        has_hidden(lambda a: a.c2, "c2", "use mlp_ratio >= 1"),
     ),
     summary="`n` CMT blocks (LPU, lightweight MHSA, IRFFN), channel-preserving.",
 )

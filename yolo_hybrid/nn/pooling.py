@@ -22,7 +22,7 @@ import torch.nn as nn
 from ultralytics.nn.modules import Classify
 
 from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
-from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, Arg, Int, Maybe, Rule, yaml_block
+from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, Arg, Int, Maybe, Rule, has_hidden, yaml_block
 
 __all__ = ["LearnedAggregation", "AttentionPoolingBlock", "AttentionPooling", "AttnPoolClassify", "attention_maps"]
 
@@ -127,11 +127,6 @@ def _groups(a) -> str | None:
     return f"must divide the input channels c1 = {a.c1} and Classify's width {CLASSIFY_WIDTH}" if bad else None
 
 
-def _pool_hidden(a) -> str | None:
-    hidden = int(a.c1 * a.mlp_ratio)
-    return None if hidden >= 1 else f"leaves int(c1 * mlp_ratio) = {hidden} hidden MLP channels (c1 = {a.c1})"
-
-
 @functools.lru_cache(maxsize=None)
 def _classify_eval_output() -> str:
     """How the installed Ultralytics' ``Classify`` answers in eval mode: ``"softmax"`` (8.1, 8.2), ``"logits"``
@@ -158,7 +153,7 @@ def _classify_eval_output() -> str:
     Arg("g", POSITIVE_INT, "head conv groups (as Classify)", "use 1"),
     Arg("mlp_ratio", POSITIVE, "pooling MLP ratio (PatchConvNet: 3)", "use e.g. 3.0"),
     Arg("init_scale", POSITIVE, "layer-scale initial value (PatchConvNet-S60: 1e-4)", "use e.g. 0.1 or 1e-4"),
-    rules=(Rule("g", _groups, "use g=1"), Rule("mlp_ratio", _pool_hidden, "use mlp_ratio >= 1, e.g. 3.0")),
+    rules=(Rule("g", _groups, "use g=1"), has_hidden(lambda a: a.c1, "c1", "use mlp_ratio >= 1, e.g. 3.0", "MLP")),
     summary="Classify with PatchConvNet attention pooling in place of average pooling.",
 )
 class AttnPoolClassify(Classify):

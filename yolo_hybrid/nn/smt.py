@@ -30,8 +30,8 @@ from yolo_hybrid.nn.csp import C2fLayout, StackLayout
 from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.init import init_as_linear_, init_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d
-from yolo_hybrid.nn.tracing import is_capturing
-from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, Maybe, Rule, divides, yaml_block
+from yolo_hybrid.nn.tracing import is_capturing, is_exporting
+from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, Maybe, Rule, divides, has_hidden, yaml_block
 
 __all__ = [
     "ScaleAwareModulation",
@@ -158,8 +158,7 @@ class SMTAttention(nn.Module):
         Under ``torch.export`` they come from the two halves of its weight instead of two channel slices of its
         output: reshaping such a slice is a view only when B == 1, a guard that would fix an exported batch to 1.
         """
-        compiler = getattr(torch, "compiler", None)
-        if compiler is not None and getattr(compiler, "is_exporting", lambda: False)():
+        if is_exporting():
             w, bias = self.kv.weight, self.kv.bias
             return F.conv2d(x, w[: self.dim], bias[: self.dim]), F.conv2d(x, w[self.dim :], bias[self.dim :])
         kv = self.kv(x)
@@ -246,13 +245,7 @@ def _stage_norm(dim: int, norm: bool) -> nn.Module | None:
 
 
 def _has_hidden(width, formula: str) -> Rule:
-    """Rule: ``mlp_ratio`` leaves at least one hidden FFN channel at the block width ``width``."""
-
-    def check(a) -> str | None:
-        hidden = int(width(a) * a.mlp_ratio)
-        return None if hidden >= 1 else f"leaves int({formula} * mlp_ratio) = {hidden} hidden FFN channels"
-
-    return Rule("mlp_ratio", check, "use mlp_ratio >= 1 (SMT: 4, and 2 in its last stage)")
+    return has_hidden(width, formula, "use mlp_ratio >= 1 (SMT: 4, and 2 in its last stage)")
 
 
 _HEADS_FIX = "choose heads dividing that width (e.g. 4 or 8), or change the width"

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["is_capturing"]
+__all__ = ["is_capturing", "is_exporting", "is_compiling"]
+
+
+def is_exporting() -> bool:
+    """True while ``torch.export`` captures the model (LiteRT, ExecuTorch, the dynamo ONNX exporter)."""
+    compiler = getattr(torch, "compiler", None)
+    return bool(compiler is not None and getattr(compiler, "is_exporting", lambda: False)())
+
+
+def is_compiling() -> bool:
+    """True while ``torch.compile`` (or ``torch.export``) traces the model."""
+    compiler = getattr(torch, "compiler", None)
+    return bool(compiler is not None and getattr(compiler, "is_compiling", lambda: False)())
 
 
 def is_capturing() -> bool:
     """True while the model is traced, scripted, exported to ONNX or captured by ``torch.export`` (not ``torch.compile``)."""
-    compiler = getattr(torch, "compiler", None)
-    return (
-        torch.jit.is_tracing()
-        or torch.jit.is_scripting()
-        or torch.onnx.is_in_onnx_export()
-        or bool(compiler is not None and getattr(compiler, "is_exporting", lambda: False)())
-    )
+    return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export() or is_exporting()
