@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -57,7 +60,9 @@ def test_bias_is_exact_where_the_official_table_applies(sr, size):
     attn = randomize_(LightweightMHSA(16, heads=2, sr=sr, max_size=16)).double()
     x = torch.randn(2, 16, *size, dtype=torch.float64)
     table = official_table(attn, *size)
-    torch.testing.assert_close(attn.relative_bias(size[0], size[1], size[0] // sr, size[1] // sr), table)
+    kh, kw = size[0] // sr, size[1] // sr
+    x_major = table.reshape(attn.heads, -1, kh, kw).transpose(-1, -2).reshape(table.shape)  # our keys: (Wk, Hk)
+    torch.testing.assert_close(attn.relative_bias(size[0], size[1], kh, kw), x_major)
     torch.testing.assert_close(attn(x), official_attention(attn, x, table))
 
 
@@ -66,6 +71,8 @@ def test_bias_is_translation_equivariant_and_used():
     bias = attn.relative_bias(3, 3, 3, 3)
     # query (0,0)->key (1,1) and query (1,1)->key (2,2) share an offset, so they share a bias
     torch.testing.assert_close(bias[:, 0 * 3 + 0, 1 * 3 + 1], bias[:, 1 * 3 + 1, 2 * 3 + 2])
+    # query (0,0)->key (y 0, x 1) and query (1,0)->key (y 1, x 1): keys x-major, index x * Hk + y
+    torch.testing.assert_close(bias[:, 0, 1 * 3 + 0], bias[:, 1 * 3 + 0, 1 * 3 + 1])
     x = torch.randn(1, 8, 3, 3, dtype=torch.float64)
     before = attn(x)
     with torch.no_grad():
@@ -133,3 +140,69 @@ def test_bad_arguments_fail_clearly(build, needle):
     with pytest.raises(ConfigError, match="Fix") as info:
         build()
     assert needle in str(info.value)
+
+
+def test_blocked_attention_equals_the_official_attention_and_its_gradients(monkeypatch):
+    """Eager attention runs over query blocks; values and gradients equal the whole-map reference (B = 2, ragged)."""
+    import yolo_hybrid.nn.cmt as cmt
+
+    attn = randomize_(LightweightMHSA(16, heads=2, sr=2, max_size=8)).double()
+    size = (6, 8)  # 48 queries, 12 keys
+    monkeypatch.setattr(cmt, "_BLOCK_LOGITS", 2 * 2 * 12 * 5)  # blocks of 5 queries: 10 blocks, the last of 3
+    x = torch.randn(2, 16, *size, dtype=torch.float64, requires_grad=True)
+    reference_x = x.detach().clone().requires_grad_(True)
+    table = official_table(attn, *size)
+    out, expected = attn(x), official_attention(attn, reference_x, table)
+    torch.testing.assert_close(out, expected)
+    grad = torch.randn_like(out)
+    out.backward(grad)
+    expected.backward(grad)
+    torch.testing.assert_close(x.grad, reference_x.grad)
+
+
+def test_eval_bias_is_cached_per_size_and_follows_table_updates():
+    attn = randomize_(LightweightMHSA(8, heads=2, sr=2, max_size=8)).eval()
+    x = torch.randn(1, 8, 6, 4)
+    with torch.no_grad():
+        first = attn(x)
+        cached = attn._bias_cache[1]
+        assert attn(x).equal(first) and attn._bias_cache[1] is cached  # reused, not rebuilt
+        attn.rel_bias.mul_(2.0)  # an EMA / optimizer update is in place: the version moves
+        updated = attn(x)
+        assert attn._bias_cache[1] is not cached
+        torch.testing.assert_close(attn._bias_cache[1], attn.relative_bias(6, 4, 3, 2))
+        attn(torch.randn(1, 8, 4, 6))
+        assert attn._bias_cache[0][:4] == (4, 6, 2, 3)  # one size at a time
+    torch.testing.assert_close(attn(x), updated)  # with gradients on, the bias is gathered anew: same values
+    copied = copy.deepcopy(attn)
+    assert "_bias_cache" not in copied.__dict__ and "_bias_cache" not in pickle.loads(pickle.dumps(attn)).__dict__
+
+
+def test_static_onnx_export_computes_the_bias_at_run_time(tmp_path):
+    """At a static size no exporter may fold the gathered (heads, N, N_k) bias into the file (82 MB at 640 px)."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    block = randomize_(CMTBlock(16, 16, 1, heads=2, sr=1, max_size=16)).eval()
+    x = torch.randn(1, 16, 12, 10)
+    path = tmp_path / "cmt.onnx"
+    torch.onnx.export(block, (x,), str(path), input_names=["input"], opset_version=17, do_constant_folding=True,
+                      dynamo=False)
+    slimmed = pytest.importorskip("onnxslim").slim(onnx.load(str(path)))  # Ultralytics' simplifier, which folds
+    onnx.save(slimmed, str(path))
+    largest = max(np.prod(t.dims) for t in slimmed.graph.initializer)
+    assert largest < 120 * 120, largest  # the table (2, 31 * 31) stays; no folded (N, N_k) index or bias
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})[0]
+    np.testing.assert_allclose(got, block(x).detach().numpy(), atol=1e-4, rtol=1e-4)
+
+
+def test_half_precision_attention_does_not_overflow():
+    """Logits beyond fp16's 65504 (large activations late in AMP training) stay finite: computed in float32."""
+    g = torch.Generator().manual_seed(0)
+    q = torch.rand(1, 2, 6, 32, generator=g) * 100  # q . k about 32 * 50 * 50 = 80000 > 65504
+    k = torch.rand(1, 2, 32, 4, generator=g) * 100
+    v, bias = torch.randn(1, 2, 4, 8, generator=g), torch.randn(2, 6, 4, generator=g)
+    expected = torch.matmul((torch.matmul(q.double(), k.double()) + bias.double()).softmax(-1), v.double())
+    assert not torch.isfinite(torch.matmul(q.half(), k.half())).all()  # what a plain fp16 matmul gives
+    out = LightweightMHSA.attend(q.half(), k.half(), v.half(), bias.half())
+    assert out.dtype == torch.float16
+    torch.testing.assert_close(out.double(), expected, atol=2e-2, rtol=2e-2)

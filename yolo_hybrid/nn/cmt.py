@@ -26,22 +26,43 @@ from yolo_hybrid.nn.csp import StackLayout
 from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.init import init_as_linear_, init_kaiming_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
+from yolo_hybrid.nn.tracing import is_capturing, is_compiling
 from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, PROBABILITY, Arg, divides, has_hidden, yaml_block
 
 _HEADS_FIX = "choose heads dividing both widths, or change the width"
 
-__all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock"]
+_BLOCK_LOGITS = 2**19  # logits per query block in eager attention: 2 MB of float32
+
+__all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock", "reduced_offsets", "export_anchor"]
 
 
-def reduced_offsets(length, reduced_length, sr: int, max_size: int, device=None) -> torch.Tensor:
-    """Table row for every (query pixel, key cell) pair on one axis: ``clamp(k*sr - q, +-(P-1)) + P - 1``.
+def reduced_offsets(length, reduced_length, sr: int, max_size: int, device=None, anchor=None) -> torch.Tensor:
+    """Table row (or column) for every (query pixel, key cell) pair on one axis: ``clamp(k*sr - q, +-(P-1)) + P - 1``.
+
+    Args:
+        anchor (torch.Tensor | None): A long scalar equal to 0 that is computed from the input; adding it makes the
+            offsets (and everything gathered with them) depend on the input, so a graph exporter cannot fold the
+            gathered bias into a constant.
 
     Returns:
         (torch.Tensor): Long tensor (length, reduced_length).
     """
     q = torch.arange(length, device=device)
     k = torch.arange(reduced_length, device=device) * sr
-    return (k[None, :] - q[:, None]).clamp(-(max_size - 1), max_size - 1) + (max_size - 1)
+    offsets = k[None, :] - q[:, None]
+    if anchor is not None:
+        offsets = offsets + anchor
+    return offsets.clamp(-(max_size - 1), max_size - 1) + (max_size - 1)
+
+
+def export_anchor(x: torch.Tensor) -> torch.Tensor:
+    """A long scalar 0 computed from ``x`` (``x != x`` at one element; 1 only for NaN, which the clamp then absorbs).
+
+    At a static export size every index is otherwise a constant, and exporters and ONNX simplifiers fold the
+    gathered (heads, N, N_k) bias of every layer into the file: a 640 px yolov8n-cmt grew from 17 to 82 MB.
+    """
+    corner = x[:1, :1, :1, :1].reshape(())
+    return torch.ne(corner, corner).long()
 
 
 class LightweightMHSA(nn.Module):
@@ -100,14 +121,46 @@ class LightweightMHSA(nn.Module):
         if sr > 1:
             init_kaiming_fan_out_(self.reduce[1])
 
-    def relative_bias(self, height, width, key_height, key_width) -> torch.Tensor:
-        """The bias (heads, H*W, Hk*Wk) for this map size, gathered from the offset table."""
-        device = self.rel_bias.device
+    def relative_bias(self, height, width, key_height, key_width, anchor=None) -> torch.Tensor:
+        """The bias (heads, H*W, Wk*Hk) for this map size, gathered from the offset table; keys x-major (see forward).
+
+        Built from whole rows, never element by element (a per-element gather of the (heads, N, N_k) result was the
+        slowest op of the model in ONNX Runtime): the table's rows for every (query row, key row) pair, moved to
+        (heads, H, span, Hk) while small, then one gather over the column offsets copies a Hk-vector per
+        (query pixel, key column). Ranks stay <= 4 for converters.
+        """
         span = 2 * self.max_size - 1
-        rows = reduced_offsets(height, key_height, self.sr, self.max_size, device)  # (H, Hk)
-        cols = reduced_offsets(width, key_width, self.sr, self.max_size, device)  # (W, Wk)
-        index = (rows[:, None, :, None] * span + cols[None, :, None, :]).reshape(-1)  # (H*W*Hk*Wk,)
-        return self.rel_bias[:, index].reshape(self.heads, height * width, key_height * key_width)
+        device = self.rel_bias.device
+        rows = reduced_offsets(height, key_height, self.sr, self.max_size, device, anchor)  # (H, Hk)
+        cols = reduced_offsets(width, key_width, self.sr, self.max_size, device, anchor)  # (W, Wk)
+        by_row = self.rel_bias.reshape(self.heads, span, span)[:, rows.reshape(-1)]  # (heads, H*Hk, span)
+        by_row = by_row.reshape(self.heads, height, key_height, span).transpose(2, 3)  # (heads, H, span, Hk)
+        bias = by_row[:, :, cols.reshape(-1)]  # (heads, H, W*Wk, Hk)
+        return bias.reshape(self.heads, height * width, key_width * key_height)
+
+    def cached_bias(self, height, width, key_height, key_width) -> torch.Tensor:
+        """``relative_bias``, kept per size while nothing needs its gradient (eval under no_grad / inference_mode).
+
+        Rebuilt when the table changes (an optimizer or EMA update bumps its version, ``.to()`` moves it), never
+        pickled (``__getstate__``); one size at a time, so memory is one (heads, N, N_k) tensor per layer.
+        """
+        table = self.rel_bias
+        key = (height, width, key_height, key_width, table.device, table.dtype, table._version, table.data_ptr())
+        cached = self.__dict__.get("_bias_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, self.relative_bias(height, width, key_height, key_width))
+            self.__dict__["_bias_cache"] = cached
+        return cached[1]
+
+    def bias_for(self, x: torch.Tensor, key_height: int, key_width: int) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        if is_capturing():
+            # ONNX only: PNNX (NCNN) cannot convert the data-dependent index, and folds its constants on its own
+            anchor = export_anchor(x) if torch.onnx.is_in_onnx_export() else None
+            return self.relative_bias(height, width, key_height, key_width, anchor=anchor)
+        if self.training or torch.is_grad_enabled() or is_compiling():
+            return self.relative_bias(height, width, key_height, key_width)
+        return self.cached_bias(height, width, key_height, key_width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, height, width = x.shape
@@ -115,12 +168,41 @@ class LightweightMHSA(nn.Module):
         key_height, key_width = reduced.shape[-2:]
         n, nk = height * width, key_height * key_width
         check_attention_budget(self, x, self.heads, nk)
-        q = self.q(x).reshape(b, self.heads, self.qk_dim // self.heads, n).transpose(-1, -2)
-        k = self.k(reduced).reshape(b, self.heads, self.qk_dim // self.heads, nk)
-        v = self.v(reduced).reshape(b, self.heads, self.dim // self.heads, nk).transpose(-1, -2)
-        logits = torch.matmul(q, k) * self.scale + self.relative_bias(height, width, key_height, key_width)
-        out = torch.matmul(logits.softmax(-1), v)
+        q = (self.q(x) * self.scale).reshape(b, self.heads, self.qk_dim // self.heads, n).transpose(-1, -2)
+        # keys x-major (Wk, Hk): the bias then comes out of its gather in the logits' order, with no transpose
+        k = self.k(reduced).transpose(-1, -2).reshape(b, self.heads, self.qk_dim // self.heads, nk)
+        v = self.v(reduced).transpose(-1, -2).reshape(b, self.heads, self.dim // self.heads, nk).transpose(-1, -2)
+        out = self.attend(q, k, v, self.bias_for(x, key_height, key_width))
         return self.proj(out.transpose(-1, -2).reshape(b, self.dim, height, width))
+
+    @staticmethod
+    def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """``softmax(q k + bias) v``: q (B, heads, N, d), k (B, heads, d, N_k), v (B, heads, N_k, d_v), bias (heads, N, N_k).
+
+        * Half precision (autocast or a ``.half()`` model) computes it in float32: fp16 logits overflow (> 65504)
+          once activations grow, and CMT's residual stream, which no norm closes, does grow under AMP training.
+        * On the CPU, eager execution runs it over blocks of queries whose logits fit in cache (about 2 MB): the
+          (N, N_k) logits of a stride-8 map make four passes through memory otherwise (3x slower at 640 px on one
+          core); each block's values are exactly those of the whole. GPUs and exports get the whole map at once.
+        """
+        if is_capturing():
+            return torch.matmul((torch.matmul(q, k) + bias).softmax(-1), v)
+        if q.dtype in (torch.float16, torch.bfloat16):
+            with torch.autocast(q.device.type, enabled=False):
+                return LightweightMHSA.attend(q.float(), k.float(), v.float(), bias.float()).to(q.dtype)
+        n, nk = q.shape[-2], k.shape[-1]
+        block = max(1, _BLOCK_LOGITS // (q.shape[0] * q.shape[1] * nk)) if q.device.type == "cpu" else n
+        outs = []
+        for start in range(0, n, block):
+            # in place: matmul's backward needs its inputs, not its output
+            logits = torch.matmul(q[:, :, start : start + block], k).add_(bias[:, start : start + block])
+            outs.append(torch.matmul(logits.softmax(-1), v))
+        return outs[0] if len(outs) == 1 else torch.cat(outs, 2)
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_bias_cache", None)
+        return state
 
 
 class IRFFN(nn.Module):
