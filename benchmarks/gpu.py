@@ -198,42 +198,11 @@ def latency(models: dict, imgsz: int, runs: int) -> dict:
 
 def train_compare(configs: list[str], epochs: int, seeds: list[int], imgsz: int, workdir: Path, budget_s: float,
                   save) -> dict:
-    """Seed by seed (every config per seed, so a time budget cuts whole seeds); ``save`` gets the results so far."""
-    import ultralytics.engine.trainer as trainer
-    from ultralytics import YOLO
+    """``python -m yolo_hybrid.bench --compare-training`` on the GPU: scale n, AMP, synthetic shapes."""
+    from yolo_hybrid.bench import training_comparison
 
-    import yolo_hybrid
-    from yolo_hybrid.data import make_dataset
-
-    yolo_hybrid.register()
-    # Ultralytics' AMP check downloads yolo26n.pt; offline, AMP stays on and amp_training() checks finiteness itself
-    trainer.check_amp = lambda model: True
-    data = make_dataset(workdir / "shapes", task="detect", n_train=256, n_val=64, imgsz=imgsz, max_objects=6, seed=0)
-    began = time.perf_counter()
-    runs: dict[str, list] = {cfg: [] for cfg in configs}
-    results: dict[str, dict] = {}
-    for seed in seeds:
-        if time.perf_counter() - began > budget_s:
-            print(f"  time budget spent: seeds from {seed} on not run", flush=True)
-            break
-        for cfg in configs:
-            start = time.perf_counter()
-            name = f"{Path(cfg).stem}-{seed}"
-            YOLO(cfg.replace("yolov8", "yolov8n")).train(
-                data=str(data), epochs=epochs, imgsz=imgsz, batch=16, device=0, workers=8, seed=seed,
-                deterministic=False, plots=False, project=str(workdir / "runs"), name=name, exist_ok=True,
-                verbose=False, amp=True)
-            metrics = YOLO(str(workdir / "runs" / name / "weights" / "best.pt")).val(
-                data=str(data), imgsz=imgsz, batch=16, device=0, plots=False, verbose=False,
-                project=str(workdir / "val"), name=name)
-            runs[cfg].append({"seed": seed, "map50_95": float(metrics.box.map), "map50": float(metrics.box.map50),
-                              "seconds": time.perf_counter() - start})
-            print(f"  trained {cfg} seed {seed}: mAP50-95 {runs[cfg][-1]['map50_95']:.3f}", flush=True)
-            maps = [r["map50_95"] for r in runs[cfg]]
-            results[cfg] = {"runs": runs[cfg], "mean": statistics.mean(maps),
-                            "spread": (max(maps) - min(maps)) / 2 if len(maps) > 1 else 0.0}
-            save(results)
-    return results
+    return training_comparison([cfg.replace("yolov8", "yolov8n") for cfg in configs], None, epochs, seeds, imgsz,
+                               16, "0", workdir, budget_s, save)
 
 
 def main() -> int:

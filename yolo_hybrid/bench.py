@@ -1,0 +1,472 @@
+"""What each detect config costs, next to stock YOLO of the same scale, measured in one run: ``python -m yolo_hybrid.bench``.
+
+    python -m yolo_hybrid.bench [--scales n s] [--imgsz 640] [--threads 1] [--runs 20] [--no-onnx] [--no-train]
+                                [--out benchmarks/results/bench] [--quick]
+
+Models: our detect configs (``yolov8-bot3``, ``-cot``, ``-smt``, ``-cmt``) and stock ``yolov8``, ``yolo11``, ``yolo12``
+and ``yolo26`` at each scale, all built from their YAMLs (no weights), timed round by round in turn, so every model
+sees the same machine state. Per model:
+
+* parameters; GFLOPs as Ultralytics reports them (``get_flops``, 640 px) and as ``torch.utils.flop_counter`` counts
+  them (the x2 convention) at ``--imgsz``;
+* PyTorch latency of the fused eval model (batch 1, ``--threads``, median and interquartile range of ``--runs`` after
+  ``--warmup``), and ONNX Runtime latency of Ultralytics' own static ONNX export (CPU provider, same threads);
+* a training step with Ultralytics' loss (batch 8, 320 px, synthetic targets): median time, and the peak memory it
+  adds, measured in a fresh process per model;
+* ratios to stock yolov8 of the same scale and E = latency ratio / GFLOPs ratio (1: costs what its FLOPs say).
+
+Writes ``<out>.json``, ``<out>.md`` (the README table) and ``<out>.png`` (latency against GFLOPs, one labelled point
+per model, PyTorch and ONNX Runtime side by side). ``--quick`` (CI) runs everything at 64 px with one timed round:
+it proves the pipeline and the schema, and claims no timings.
+
+    python -m yolo_hybrid.bench --compare-training [--data my.yaml] [--epochs 10] [--seeds 0 1 2] [--device 0]
+
+trains each detect config and stock yolov8 at scale n with Ultralytics' default recipe, seed by seed, and reports
+mAP50-95 of the best checkpoint (mean ± half range; ``<out>_training.json``); without ``--data`` on the bundled
+synthetic shapes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["OURS", "STOCK", "model_names", "run", "check_report", "markdown", "plot", "training_comparison",
+           "training_markdown", "flop_counter_gflops", "main"]
+
+OURS = ("yolov8-bot3", "yolov8-cot", "yolov8-smt", "yolov8-cmt")
+STOCK = ("yolov8", "yolo11", "yolo12", "yolo26")
+REFERENCE = "yolov8"  # ratios are to stock yolov8 of the same scale
+TRAIN_BATCH, TRAIN_IMGSZ = 8, 320
+SCHEMA = {
+    "model": str, "family": str, "scale": str, "stock": bool, "params": int, "gflops": float,
+    "gflops_flop_counter": float, "torch_ms": float, "torch_iqr_ms": float, "onnx_ms": (float, type(None)),
+    "onnx_iqr_ms": (float, type(None)), "train_step_ms": (float, type(None)), "train_peak_mib": (float, type(None)),
+    "ratios": dict, "E_torch": float, "E_onnx": (float, type(None)),
+}
+
+
+def scaled(family: str, scale: str) -> str:
+    """``yolov8-cmt`` at ``n`` -> ``yolov8n-cmt.yaml``; ``yolo11`` -> ``yolo11n.yaml`` (the names users write)."""
+    base, _, suffix = family.partition("-")
+    return f"{base}{scale}{'-' + suffix if suffix else ''}.yaml"
+
+
+def model_names(scales, ours=OURS, stock=STOCK) -> list[tuple[str, str, str, bool]]:
+    """(YAML name, family, scale, is stock) for every model of the run, stock first at each scale."""
+    return [(scaled(f, s), f, s, f in stock) for s in scales for f in (*stock, *ours)]
+
+
+def _build(name: str):
+    from ultralytics import YOLO
+
+    return YOLO(name).model
+
+
+def flop_counter_gflops(model, imgsz: int | tuple[int, int]) -> float:
+    """GFLOPs of one eval forward as ``torch.utils.flop_counter`` counts them (2 per multiply-add).
+
+    Fused attention (SDPA) is switched to the same math in plain matmuls for the count: torch's counter has no
+    formula for the CPU flash-attention kernel and would miss SMT's global attention (1.6 of 12 GFLOPs at n).
+    """
+    import copy
+
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    height, width = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
+    m = copy.deepcopy(model).eval()
+    for module in m.modules():
+        if getattr(module, "use_sdpa", False):
+            module.use_sdpa = False
+    with FlopCounterMode(display=False) as counter:  # not under no_grad: its module tracker then fails on AttnPool
+        m(torch.zeros(1, 3, height, width))
+    return counter.get_total_flops() / 1e9
+
+
+def _onnx_session(name: str, imgsz: int, threads: int, workdir: Path):
+    import onnxruntime as ort
+    from ultralytics import YOLO
+
+    cwd = os.getcwd()
+    os.chdir(workdir)
+    try:
+        path = str(Path(YOLO(name).export(format="onnx", imgsz=imgsz, verbose=False)).resolve())
+    finally:
+        os.chdir(cwd)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def train_batch(model, batch: int, imgsz: int) -> dict:
+    """A synthetic detection batch in Ultralytics' format (three boxes per image, fixed seed)."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    boxes = torch.rand(batch * 3, 4, generator=g) * 0.5 + 0.25
+    boxes[:, 2:] *= 0.4
+    return {"img": torch.rand(batch, 3, imgsz, imgsz, generator=g),
+            "cls": torch.randint(0, len(model.names), (batch * 3, 1), generator=g).float(), "bboxes": boxes,
+            "batch_idx": torch.arange(batch).repeat_interleave(3).float()}
+
+
+def _train_step(model, batch: dict) -> None:
+    loss, _ = model.loss(batch)
+    loss.sum().backward()
+    model.zero_grad(set_to_none=True)
+
+
+def train_peak_mib(name: str, threads: int, batch: int = TRAIN_BATCH, imgsz: int = TRAIN_IMGSZ) -> float | None:
+    """Peak memory one training step adds, in a fresh process: Linux's RSS high-water mark (VmHWM), reset through
+    ``/proc/self/clear_refs`` just before the step, minus the RSS then. None where /proc cannot do that."""
+    code = (
+        "import json, re, tempfile, torch\n"
+        "from yolo_hybrid.integration.offline import prepare_offline\n"
+        "prepare_offline(tempfile.mkdtemp())\n"
+        "from ultralytics.cfg import get_cfg\n"
+        "from yolo_hybrid.bench import _build, _train_step, train_batch\n"
+        "def kib(key): return int(re.search(key + r':\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+        f"torch.set_num_threads({threads})\n"
+        f"m = _build({name!r}).train(); m.args = get_cfg()\n"
+        f"b = train_batch(m, {batch}, {imgsz})\n"
+        "open('/proc/self/clear_refs', 'w').write('5')\n"
+        "before = kib('VmRSS')\n"
+        "_train_step(m, b)\n"
+        "print(json.dumps((kib('VmHWM') - before) / 1024))\n"
+    )
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    except subprocess.CalledProcessError as e:
+        if "clear_refs" in e.stderr or "/proc/self/status" in e.stderr:
+            return None  # not Linux, or /proc without peak reset
+        raise
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class Subject:
+    """One model, prepared for every timed operation."""
+
+    name: str
+    family: str
+    scale: str
+    stock: bool
+    times: dict = field(default_factory=lambda: {"torch": [], "onnx": [], "train": []})
+
+    def prepare(self, imgsz: int, threads: int, onnx: bool, train: bool, workdir: Path) -> None:
+        import torch
+        from ultralytics.cfg import get_cfg
+        from ultralytics.utils.torch_utils import get_flops
+
+        model = _build(self.name)
+        self.params = sum(p.numel() for p in model.parameters())
+        self.gflops = float(get_flops(model, 640))
+        self.gflops_flop_counter = flop_counter_gflops(model, imgsz)
+        self.infer_model = _build(self.name).fuse().eval()
+        self.x = torch.rand(1, 3, imgsz, imgsz)
+        self.session = _onnx_session(self.name, imgsz, threads, workdir) if onnx else None
+        self.train_model = None
+        if train:
+            self.train_model = model.train()
+            self.train_model.args = get_cfg()  # the loss reads its gains from the model's args, as a trainer sets
+            self.batch = train_batch(self.train_model, TRAIN_BATCH, min(TRAIN_IMGSZ, imgsz))
+
+    def time_round(self) -> None:
+        import torch
+
+        start = time.perf_counter()
+        with torch.inference_mode():
+            self.infer_model(self.x)
+        self.times["torch"].append((time.perf_counter() - start) * 1e3)
+        if self.session is not None:
+            feed = {self.session.get_inputs()[0].name: self.x.numpy()}
+            start = time.perf_counter()
+            self.session.run(None, feed)
+            self.times["onnx"].append((time.perf_counter() - start) * 1e3)
+        if self.train_model is not None:
+            start = time.perf_counter()
+            _train_step(self.train_model, self.batch)
+            self.times["train"].append((time.perf_counter() - start) * 1e3)
+
+
+def _median_iqr(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    if len(values) < 2:
+        return values[0], 0.0
+    q = statistics.quantiles(values, n=4)
+    return statistics.median(values), q[2] - q[0]
+
+
+def run(names, imgsz: int = 640, threads: int = 1, runs: int = 20, warmup: int = 3, onnx: bool = True,
+        train: bool = True, memory: bool = True, progress: bool = True) -> dict:
+    """Measure every model in ``names`` (from ``model_names``); returns the report (see ``SCHEMA``)."""
+    import torch
+    from ultralytics.utils import TQDM
+
+    import yolo_hybrid
+
+    yolo_hybrid.register()
+    torch.set_num_threads(threads)
+    workdir = Path(tempfile.mkdtemp(prefix="yolo_hybrid_bench_"))
+    subjects = [Subject(*n) for n in names]
+    bar = TQDM(total=len(subjects) * 2 + warmup + runs, desc="bench", disable=not progress)
+    for s in subjects:
+        bar.set_description(f"bench: building {s.name}")
+        s.prepare(imgsz, threads, onnx, train, workdir)
+        bar.update(1)
+    for round_ in range(warmup + runs):
+        bar.set_description(f"bench: round {round_ + 1}/{warmup + runs}")
+        for s in subjects:
+            s.time_round()
+        if round_ < warmup:
+            for s in subjects:
+                s.times = {k: [] for k in s.times}
+        bar.update(1)
+    rows = []
+    for s in subjects:
+        bar.set_description(f"bench: memory {s.name}")
+        torch_ms, torch_iqr = _median_iqr(s.times["torch"])
+        onnx_ms, onnx_iqr = _median_iqr(s.times["onnx"])
+        train_ms, _ = _median_iqr(s.times["train"])
+        rows.append({"model": s.name, "family": s.family, "scale": s.scale, "stock": s.stock, "params": s.params,
+                     "gflops": s.gflops, "gflops_flop_counter": s.gflops_flop_counter, "torch_ms": torch_ms,
+                     "torch_iqr_ms": torch_iqr, "onnx_ms": onnx_ms, "onnx_iqr_ms": onnx_iqr,
+                     "train_step_ms": train_ms,
+                     "train_peak_mib": train_peak_mib(s.name, threads) if train and memory else None})
+        bar.update(1)
+    bar.close()
+    _add_ratios(rows)
+    import ultralytics
+
+    return {"imgsz": imgsz, "threads": threads, "runs": runs, "warmup": warmup, "torch": torch.__version__,
+            "ultralytics": ultralytics.__version__, "yolo_hybrid": yolo_hybrid.__version__,
+            "cpu": _cpu_name(), "train": {"batch": TRAIN_BATCH, "imgsz": min(TRAIN_IMGSZ, imgsz)}, "rows": rows}
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def _add_ratios(rows: list[dict]) -> None:
+    reference = {r["scale"]: r for r in rows if r["family"] == REFERENCE}
+    for r in rows:
+        ref = reference.get(r["scale"])
+        ratios = {}
+        if ref is not None:
+            for key in ("params", "gflops", "torch_ms", "onnx_ms", "train_step_ms", "train_peak_mib"):
+                if r[key] is not None and ref[key]:
+                    ratios[key] = r[key] / ref[key]
+        r["ratios"] = ratios
+        r["E_torch"] = ratios["torch_ms"] / ratios["gflops"] if "torch_ms" in ratios else float("nan")
+        r["E_onnx"] = ratios["onnx_ms"] / ratios["gflops"] if "onnx_ms" in ratios else None
+
+
+def check_report(report: dict) -> None:
+    """Raise ValueError where ``report`` does not follow the schema (keys, types, one reference per scale)."""
+    for key in ("imgsz", "threads", "runs", "torch", "ultralytics", "rows"):
+        if key not in report:
+            raise ValueError(f"report has no {key!r}")
+    for row in report["rows"]:
+        for key, kind in SCHEMA.items():
+            if key not in row:
+                raise ValueError(f"{row.get('model')}: no {key!r}")
+            if not isinstance(row[key], kind) or (kind is float and isinstance(row[key], bool)):
+                raise ValueError(f"{row['model']}: {key}={row[key]!r} is not {kind}")
+    scales = {r["scale"] for r in report["rows"]}
+    for scale in scales:
+        if not any(r["family"] == REFERENCE and r["scale"] == scale for r in report["rows"]):
+            raise ValueError(f"no stock {REFERENCE} at scale {scale}: ratios need it")
+
+
+def markdown(report: dict) -> str:
+    """The README table: one row per model, ratios to stock yolov8 of the same scale in brackets."""
+
+    def cell(value, ratio, fmt):
+        if value is None:
+            return "-"
+        return f"{value:{fmt}}" + (f" ({ratio:.2f})" if ratio is not None else "")
+
+    lines = [
+        f"| model | params (M) | GFLOPs | flop counter GFLOPs at {report['imgsz']} | PyTorch ms | ONNX Runtime ms | "
+        "train step ms | train peak MiB | E PyTorch / ORT |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in report["rows"]:
+        q = r["ratios"]
+        name = f"`{r['model']}`" + (" (stock)" if r["stock"] else "")
+        e_onnx = f"{r['E_onnx']:.2f}" if r["E_onnx"] is not None else "-"
+        lines.append(
+            f"| {name} | {cell(r['params'] / 1e6, q.get('params'), '.2f')} | "
+            f"{cell(r['gflops'], q.get('gflops'), '.1f')} | {r['gflops_flop_counter']:.1f} | "
+            f"{cell(r['torch_ms'], q.get('torch_ms'), '.1f')} | {cell(r['onnx_ms'], q.get('onnx_ms'), '.1f')} | "
+            f"{cell(r['train_step_ms'], q.get('train_step_ms'), '.0f')} | "
+            f"{cell(r['train_peak_mib'], q.get('train_peak_mib'), '.0f')} | {r['E_torch']:.2f} / {e_onnx} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict, path: Path) -> None:
+    """Latency against GFLOPs, one labelled point per model; PyTorch and ONNX Runtime side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runtimes = [("torch_ms", "PyTorch")] + ([("onnx_ms", "ONNX Runtime")] if any(
+        r["onnx_ms"] is not None for r in report["rows"]) else [])
+    fig, axes = plt.subplots(1, len(runtimes), figsize=(6.5 * len(runtimes), 5), squeeze=False)
+    for ax, (key, title) in zip(axes[0], runtimes):
+        for r in report["rows"]:
+            if r[key] is None:
+                continue
+            ax.scatter(r["gflops"], r[key], marker="o" if r["stock"] else "s", color="tab:gray" if r["stock"] else
+                       "tab:blue")
+            ax.annotate(r["model"].removesuffix(".yaml"), (r["gflops"], r[key]), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+        for ref in (r for r in report["rows"] if r["family"] == REFERENCE and r[key] is not None):
+            xs = [x["gflops"] for x in report["rows"] if x["scale"] == ref["scale"]]
+            ax.plot([min(xs), max(xs)], [ref[key] * g / ref["gflops"] for g in (min(xs), max(xs))], ls="--", lw=0.8,
+                    color="tab:gray", label="E = 1 (latency in proportion to GFLOPs, through stock yolov8)"
+                    if ref["scale"] == report["rows"][0]["scale"] else None)
+        ax.legend(loc="upper left", fontsize=8)
+        ax.set(xlabel="GFLOPs (Ultralytics, 640 px)", ylabel=f"ms, batch 1, {report['imgsz']} px, "
+               f"{report['threads']} thread(s)", title=f"{title} (grey: stock, blue: yolo_hybrid)")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def training_comparison(configs, data: str | None = None, epochs: int = 10, seeds=(0, 1, 2), imgsz: int = 640,
+                        batch: int = 16, device: str = "cpu", workdir: Path | None = None,
+                        budget_s: float = float("inf"), save=None) -> dict:
+    """``yolo train`` of each config (scale n) for ``epochs`` per seed; mAP50-95 of the best checkpoint per seed.
+
+    Seed by seed, every config per seed, so a time budget cuts whole seeds and ``save`` (called after each run)
+    always holds a balanced comparison. ``data`` None: the bundled synthetic shapes (256 training, 64 validation
+    images at ``imgsz``, written under ``workdir``).
+    """
+    import ultralytics.engine.trainer as trainer
+    from ultralytics import YOLO
+
+    import yolo_hybrid
+    from yolo_hybrid.data import make_dataset
+
+    yolo_hybrid.register()
+    # Ultralytics' AMP check downloads yolo26n.pt; offline it would stop, so AMP stays on as configured
+    trainer.check_amp = lambda model: True
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="yolo_hybrid_train_"))
+    if data is None:
+        data = str(make_dataset(workdir / "shapes", task="detect", n_train=256, n_val=64, imgsz=imgsz, max_objects=6,
+                                seed=0))
+    began = time.perf_counter()
+    runs: dict[str, list] = {cfg: [] for cfg in configs}
+    results: dict[str, dict] = {}
+    for seed in seeds:
+        if time.perf_counter() - began > budget_s:
+            print(f"time budget spent: seeds from {seed} on not run", flush=True)
+            break
+        for cfg in configs:
+            start = time.perf_counter()
+            name = f"{Path(cfg).stem}-{seed}"
+            YOLO(cfg).train(data=data, epochs=epochs, imgsz=imgsz, batch=batch, device=device, seed=seed,
+                            deterministic=False, plots=False, project=str(workdir / "runs"), name=name,
+                            exist_ok=True, verbose=False)
+            metrics = YOLO(str(workdir / "runs" / name / "weights" / "best.pt")).val(
+                data=data, imgsz=imgsz, batch=batch, device=device, plots=False, verbose=False,
+                project=str(workdir / "val"), name=name)
+            runs[cfg].append({"seed": seed, "map50_95": float(metrics.box.map), "map50": float(metrics.box.map50),
+                              "seconds": time.perf_counter() - start})
+            maps = [r["map50_95"] for r in runs[cfg]]
+            results[cfg] = {"runs": runs[cfg], "mean": statistics.mean(maps),
+                            "spread": (max(maps) - min(maps)) / 2 if len(maps) > 1 else 0.0}
+            if save is not None:
+                save(results)
+    return results
+
+
+def training_markdown(results: dict) -> str:
+    lines = ["| model | mAP50-95, mean ± half range | per seed |", "|---|---:|---|"]
+    for cfg, r in results.items():
+        lines.append(f"| `{cfg}` | {r['mean']:.3f} ± {r['spread']:.3f} | "
+                     + ", ".join(f"{x['map50_95']:.3f}" for x in r["runs"]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m yolo_hybrid.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", nargs="+", default=["n", "s"])
+    parser.add_argument("--ours", nargs="+", default=list(OURS))
+    parser.add_argument("--stock", nargs="+", default=list(STOCK))
+    parser.add_argument("--imgsz", type=int, default=640)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX export and ONNX Runtime timing")
+    parser.add_argument("--no-train", action="store_true", help="skip the training step and its memory")
+    parser.add_argument("--out", default="benchmarks/results/bench", help="path stem of the .json, .md and .png")
+    parser.add_argument("--quick", action="store_true", help="64 px, one round, scale n: checks the pipeline only")
+    parser.add_argument("--compare-training", action="store_true",
+                        help="instead: train each detect config and stock yolov8 at scale n, seed by seed")
+    parser.add_argument("--data", default=None, help="dataset YAML for --compare-training (default: synthetic shapes)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--device", default="cpu", help="training device, e.g. 0 for the first GPU")
+    args = parser.parse_args(argv)
+    from yolo_hybrid.integration.offline import prepare_offline
+
+    prepare_offline(tempfile.mkdtemp(prefix="yolo_hybrid_bench_cfg_"))
+    if args.quick:
+        args.imgsz, args.runs, args.warmup, args.scales = 64, 1, 0, ["n"]
+    if REFERENCE not in args.stock:
+        parser.error(f"--stock must include {REFERENCE}: every ratio is to it")
+    stem = Path(args.out)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    if args.compare_training:
+        configs = [scaled(f, "n") for f in (REFERENCE, *args.ours)]
+        setup = {"data": args.data or "synthetic shapes (256/64 images)", "epochs": args.epochs, "imgsz": args.imgsz,
+                 "batch": args.batch, "device": args.device, "seeds": args.seeds}
+        path = stem.with_name(stem.name + "_training.json")
+
+        def save(results):
+            path.write_text(json.dumps({"setup": setup, "results": results}, indent=2) + "\n")
+
+        results = training_comparison(configs, args.data, args.epochs, args.seeds, args.imgsz, args.batch,
+                                      args.device, save=save)
+        print(training_markdown(results))
+        print(f"wrote {path}")
+        return 0
+    report = run(model_names(args.scales, args.ours, args.stock), args.imgsz, args.threads, args.runs, args.warmup,
+                 onnx=not args.no_onnx, train=not args.no_train)
+    report["quick"] = args.quick
+    check_report(report)
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(report)
+    stem.with_suffix(".md").write_text(table)
+    plot(report, stem.with_suffix(".png"))
+    print(table)
+    print(f"wrote {stem}.json, {stem}.md, {stem}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
