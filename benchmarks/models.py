@@ -94,20 +94,10 @@ class Subject:
 
 
 def _onnx_session(cfg: Path, scale: str, imgsz: int, threads: int):
-    """Ultralytics' own static ONNX export of ``cfg`` at ``scale`` (as ``yolo export format=onnx``), in ORT."""
-    import onnxruntime as ort
-    from ultralytics import YOLO
+    from yolo_hybrid.bench import onnx_session
 
     scaled = re.sub(r"^(yolov?\d+)", rf"\g<1>{scale}", cfg.name)  # yolov8-cmt.yaml -> yolov8n-cmt.yaml
-    cwd = os.getcwd()
-    os.chdir(tempfile.mkdtemp(prefix="yolo_hybrid_bench_onnx_"))
-    try:
-        path = str(Path(YOLO(scaled).export(format="onnx", imgsz=imgsz, verbose=False)).resolve())
-    finally:
-        os.chdir(cwd)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return onnx_session(scaled, imgsz, threads, Path(tempfile.mkdtemp(prefix="yolo_hybrid_bench_onnx_")))
 
 
 def measure_pair(ours_cfg: Path, stock_cfg: Path, scale: str, imgsz: int, runs: int,

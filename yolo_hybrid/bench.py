@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["OURS", "STOCK", "model_names", "run", "check_report", "markdown", "plot", "training_comparison",
-           "training_markdown", "flop_counter_gflops", "main"]
+           "training_markdown", "flop_counter_gflops", "onnx_session", "main"]
 
 OURS = ("yolov8-bot3", "yolov8-cot", "yolov8-smt", "yolov8-cmt")
 STOCK = ("yolov8", "yolo11", "yolo12", "yolo26")
@@ -92,7 +92,9 @@ def flop_counter_gflops(model, imgsz: int | tuple[int, int]) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def _onnx_session(name: str, imgsz: int, threads: int, workdir: Path):
+def onnx_session(name: str, imgsz: int, threads: int, workdir: Path):
+    """Ultralytics' own static ONNX export of ``name`` (as ``yolo export format=onnx``, written in ``workdir``),
+    loaded in ONNX Runtime's CPU provider with ``threads`` intra-op threads."""
     import onnxruntime as ort
     from ultralytics import YOLO
 
@@ -173,7 +175,7 @@ class Subject:
         self.gflops_flop_counter = flop_counter_gflops(model, imgsz)
         self.infer_model = _build(self.name).fuse().eval()
         self.x = torch.rand(1, 3, imgsz, imgsz)
-        self.session = _onnx_session(self.name, imgsz, threads, workdir) if onnx else None
+        self.session = onnx_session(self.name, imgsz, threads, workdir) if onnx else None
         self.train_model = None
         if train:
             self.train_model = model.train()
