@@ -178,6 +178,17 @@ def test_eval_bias_is_cached_per_size_and_follows_table_updates():
     assert "_bias_cache" not in copied.__dict__ and "_bias_cache" not in pickle.loads(pickle.dumps(attn)).__dict__
 
 
+def test_parameters_made_under_inference_mode_are_not_cached():
+    """Ultralytics 8.1 exports after a dry run in inference_mode: inference tensors have no version counter."""
+    with torch.inference_mode():
+        attn = LightweightMHSA(8, heads=2, sr=2, max_size=8).eval()
+        x = torch.randn(1, 8, 6, 4)
+        out = attn(x)
+    assert attn.rel_bias.is_inference() and "_bias_cache" not in attn.__dict__
+    with torch.no_grad():
+        torch.testing.assert_close(out, attn(x))
+
+
 def test_static_onnx_export_computes_the_bias_at_run_time(tmp_path):
     """At a static size no exporter may fold the gathered (heads, N, N_k) bias into the file (82 MB at 640 px)."""
     onnx = pytest.importorskip("onnx")

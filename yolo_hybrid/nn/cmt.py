@@ -145,6 +145,8 @@ class LightweightMHSA(nn.Module):
         pickled (``__getstate__``); one size at a time, so memory is one (heads, N, N_k) tensor per layer.
         """
         table = self.rel_bias
+        if table.is_inference():  # made under inference_mode (an exporter's dry run): no version counter to key on
+            return self.relative_bias(height, width, key_height, key_width)
         key = (height, width, key_height, key_width, table.device, table.dtype, table._version, table.data_ptr())
         cached = self.__dict__.get("_bias_cache")
         if cached is None or cached[0] != key:
