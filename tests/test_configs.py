@@ -16,9 +16,10 @@ SCALES = "nsmlx"
 
 def test_configs_cover_every_task_and_names_are_safe():
     names = {p.name for p in CONFIGS}
-    for task in ("", "seg-", "pose-", "obb-", "cls-"):
-        for family in ("bot3", "cot", "smt", "cmt"):
-            assert f"yolov8-{task}{family}.yaml" in names
+    for base in ("yolov8", "yolo11", "yolo26"):
+        for task in ("", "seg-", "pose-", "obb-", "cls-"):
+            for family in ("bot3", "cot", "smt", "cmt"):
+                assert f"{base}-{task}{family}.yaml" in names
     assert "yolov8-cls-botnet50.yaml" in names
     for name in names:
         stem = name.rsplit(".", 1)[0]
@@ -27,8 +28,10 @@ def test_configs_cover_every_task_and_names_are_safe():
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda p: p.stem)
 @pytest.mark.parametrize("scale", SCALES)
-def test_builds_and_runs_at_two_sizes(cfg, scale):
-    model = build_model(cfg, scale).eval()
+def test_builds_runs_at_two_sizes_and_summary_is_current(cfg, scale):
+    model = build_model(cfg, scale)
+    _check_summary_comment(cfg, scale, model)  # before any forward: the comment is about the freshly built model
+    model.eval()
     is_cls = "-cls-" in cfg.name
     sizes = [(64, 64), (64, 96)] if scale in "ns" else [(32, 32), (32, 64)]
     with torch.no_grad():
@@ -44,17 +47,39 @@ def test_builds_and_runs_at_two_sizes(cfg, scale):
                 assert out.shape[0] == 1 and out.shape[-1] == anchors
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda p: p.stem)
-def test_summary_comments_are_generated_and_current(cfg):
-    """Comments written by tools/update_cfg_summaries.py; params/layers checked at every scale, GFLOPs at n."""
-    text = cfg.read_text()
-    for scale in SCALES:
-        line = re.search(rf"^\s+{scale}:\s*\[[^\]]*\]\s*#\s*(.*)$", text, re.M)
-        assert line, f"{cfg.name}: no summary comment for scale {scale}"
-        stats = summarize(cfg, scale, flops=scale == "n")
-        expected = summary_comment(cfg, scale, stats)
-        if scale != "n":
-            line_text = re.sub(r", [\d.,]+ GFLOPs$", "", line.group(1))
-        else:
-            line_text = line.group(1)
-        assert line_text == expected, "stale: run python tools/update_cfg_summaries.py"
+def test_yolo11_and_yolo26_configs_are_generated_and_current():
+    """What tools/make_c3k2_configs.py writes from the installed Ultralytics' own YAMLs (summary comments aside)."""
+    import tools.make_c3k2_configs as make
+
+    for base in make.BASES:
+        for task in make.TASKS:
+            for family in make.PLANS:
+                path = next(p for p in CONFIGS if p.name == make.config_name(base, task, family))
+                assert make._strip_summaries(path.read_text()) == make._strip_summaries(
+                    make.generate(base, task, family)), f"stale {path.name}: run python tools/make_c3k2_configs.py"
+
+
+def test_newer_configs_state_the_release_they_need():
+    from yolo_hybrid.errors import UnsupportedUltralyticsError
+    from yolo_hybrid.integration.parser import check_requirement
+    from ultralytics.utils import YAML
+
+    for cfg in CONFIGS:
+        d = {**YAML.load(str(cfg)), "yaml_file": cfg.name}
+        needed = {"yolo11": "8.3.0", "yolo26": "8.4.0"}.get(cfg.name.split("-")[0])
+        assert d.get("yolo_hybrid_requires") == (f"ultralytics>={needed}" if needed else None), cfg.name
+        if needed:
+            check_requirement(d, needed)
+            with pytest.raises(UnsupportedUltralyticsError, match=rf"{cfg.name} needs ultralytics>={needed} .*this "
+                                                                  r"is ultralytics 8\.2\.103\. Fix: pip install"):
+                check_requirement(d, "8.2.103")
+
+
+def _check_summary_comment(cfg, scale: str, model) -> None:
+    """The comment written by tools/update_cfg_summaries.py; layers/params at every scale, GFLOPs at n."""
+    line = re.search(rf"^\s+{scale}:\s*\[[^\]]*\]\s*#\s*(.*)$", cfg.read_text(), re.M)
+    assert line, f"{cfg.name}: no summary comment for scale {scale}"
+    stats = summarize(cfg, scale, flops=scale == "n", model=model)
+    expected = summary_comment(cfg, scale, stats)
+    line_text = line.group(1) if scale == "n" else re.sub(r", [\d.,]+ GFLOPs$", "", line.group(1))
+    assert line_text == expected, "stale: run python tools/update_cfg_summaries.py"

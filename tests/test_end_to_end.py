@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,91 @@ def test_standalone_onnxruntime_detector_matches_ultralytics(trained, tmp_path):
         drawn = cv2.imread(str(tmp_path / "drawn" / (Path(image).stem + ".png")))
         assert drawn.shape == cv2.imread(image).shape
     assert compared > 0
+
+
+# --- YOLO26: a hybrid with the end-to-end (NMS-free) head, fine-tuned from a stock checkpoint through the CLI ---
+
+
+@pytest.fixture(scope="module")
+def trained26(tmp_path_factory):
+    """One epoch of yolo26n-cot via the stock CLI with ``pretrained=`` a stock yolo26n checkpoint (saved here, the
+    way Ultralytics saves one: no download)."""
+    from ultralytics import YOLO
+
+    work = tmp_path_factory.mktemp("e2e26")
+    data = make_dataset(work / "shapes", "detect", n_train=16, n_val=4, imgsz=IMGSZ)
+    torch.save({"model": YOLO("yolo26n.yaml").model, "train_args": {}}, work / "yolo26n.pt")
+    proc = yolo_cli("train", "model=yolo26n-cot.yaml", f"pretrained={work / 'yolo26n.pt'}", f"data={data}",
+                    "epochs=1", f"imgsz={IMGSZ}", "batch=8", "workers=0", "device=cpu", "plots=False",
+                    f"project={work}", "name=train", "exist_ok=True", cwd=work,
+                    env={**os.environ, "YOLO_VERBOSE": "True"})
+    out = assert_ok(proc)
+    assert "NETWORK_EVENTS=0 " in out, out[-2000:]
+    transferred = re.search(r"Transferred (\d+)/(\d+) items", out)
+    weights = work / "train" / "weights" / "best.pt"
+    assert weights.is_file()
+    return {"work": work, "data": data, "weights": weights, "transferred": transferred, "out": out}
+
+
+def test_yolo26_hybrid_fine_tunes_from_stock_weights(trained26):
+    from yolo_hybrid.integration.transfer import transfer_report
+
+    from ultralytics.utils import YAML
+
+    data = YAML.load(str(trained26["data"]))
+    nc = data.get("nc") or len(data["names"])
+    expected = transfer_report("yolo26-cot.yaml", nc=nc)  # the dataset's classes: the class layers do not transfer
+    assert trained26["transferred"] is not None, trained26["out"][-2000:]
+    assert tuple(map(int, trained26["transferred"].groups())) == (expected["transferred"], expected["total"])
+
+
+def test_yolo26_hybrid_validates_predicts_and_exports(trained26):
+    """The end-to-end head (``nms=False`` selects it in Ultralytics 8.4): val metrics, predictions in a fresh process,
+    dynamic ONNX equal to PyTorch."""
+    ort = pytest.importorskip("onnxruntime")
+    from ultralytics import YOLO
+
+    model = YOLO(trained26["weights"])
+    assert model.model.model[-1].one2one_cv2 is not None, "the trained checkpoint lost YOLO26's one-to-one head"
+    metrics = model.val(data=str(trained26["data"]), imgsz=IMGSZ, batch=4, device="cpu", plots=False, verbose=False,
+                        nms=False)
+    assert 0.0 <= metrics.box.map50 <= 1.0
+    image = next((trained26["data"].parent / "images" / "val").glob("*.jpg"))
+    out = assert_ok(run_python(
+        "from ultralytics import YOLO\n"
+        f"m = YOLO({str(trained26['weights'])!r})\n"
+        f"r = m.predict({str(image)!r}, imgsz={IMGSZ}, conf=0.0, nms=False, device='cpu', verbose=False)[0]\n"
+        "print('BLOCK', type(m.model.model[4]).__name__, 'BOXES', len(r.boxes))\n", cwd=trained26["work"]))
+    boxes = int(re.search(r"BLOCK C3k2CoT BOXES (\d+)", out).group(1))
+    assert 0 < boxes <= 300  # NMS-free: at most max_det rows, straight from the one-to-one head
+    # The network: Ultralytics' default export (raw one-to-many outputs, NMS outside) equals PyTorch element-wise.
+    raw = ort.InferenceSession(model.export(format="onnx", dynamic=True, imgsz=IMGSZ, device="cpu"),
+                               providers=["CPUExecutionProvider"])
+    torch_raw = YOLO(trained26["weights"]).model.fuse().eval()
+    for size in [(IMGSZ, IMGSZ), (96, 160)]:
+        x = torch.rand(2, 3, *size)
+        with torch.no_grad():
+            expected = torch_raw(x)[0].numpy()
+        (got,) = raw.run(None, {raw.get_inputs()[0].name: x.numpy()})[:1]
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
+    # The NMS-free head with its top-k in the graph (nms=False). Ultralytics bakes k = min(300, anchors at the export
+    # size) into the graph, so it is exported at 160 px (525 anchors) and run at sizes with >= 300 anchors.
+    session = ort.InferenceSession(model.export(format="onnx", dynamic=True, nms=False, imgsz=160, device="cpu"),
+                                   providers=["CPUExecutionProvider"])
+    torch_model = YOLO(trained26["weights"]).model
+    torch_model.end2end = True  # before fuse(), which drops the head not selected
+    torch_model = torch_model.fuse().eval()
+    for size in [(160, 160), (160, 224)]:
+        x = torch.rand(2, 3, *size)
+        with torch.no_grad():
+            expected = torch_model(x)[0].numpy()
+        (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})[:1]
+        assert got.shape == expected.shape == (2, 300, 6)  # the top max_det of the one-to-one head
+        # The same scores; the same box and class for every score no other candidate shares. Tied scores (a 1-epoch
+        # model has many) are ordered arbitrarily by top-k, in ONNX Runtime as in PyTorch: stock yolo26n does the same.
+        np.testing.assert_allclose(np.sort(got[..., 4], 1), np.sort(expected[..., 4], 1), rtol=1e-3, atol=1e-4)
+        for image_got, image_expected in zip(got, expected):
+            gaps = np.abs(image_got[:, None, 4] - image_got[None, :, 4]) + np.eye(len(image_got))
+            unique = gaps.min(1) > 1e-4
+            distance = np.abs(image_got[unique, None, :] - image_expected[None, :, :]).max(-1).min(1)
+            assert (distance < 1e-2 * max(1.0, np.abs(image_expected).max())).all(), distance

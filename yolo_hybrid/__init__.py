@@ -12,11 +12,11 @@ Examples:
 
 import sys
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from yolo_hybrid import _autoload
 
-__all__ = ["__version__", "register", "config_path", "YAML_BLOCKS"]
+__all__ = ["__version__", "register", "register_block", "config_path", "YAML_BLOCKS"]
 
 _autoload.install()
 
@@ -36,6 +36,23 @@ def register(strategy: "str | None" = None) -> dict:
     from yolo_hybrid.integration.register import register as _register
 
     return _register(strategy=strategy)
+
+
+def register_block(cls: "type | None" = None, kind: "str | None" = None, name: "str | None" = None,
+                   flops: "dict | None" = None):
+    """Make an ``nn.Module`` usable by name in Ultralytics model YAMLs, treated like C3/C2f, Conv or Classify.
+
+    Also a decorator (``@register_block`` or ``@register_block(kind="base")``). See ``yolo_hybrid.registry``: kinds,
+    name collisions, and how plugins are discovered in every process (entry points, ``YOLO_HYBRID_BLOCKS``).
+
+    Examples:
+        >>> @register_block(kind="base")
+        ... class Gate(nn.Module):
+        ...     def __init__(self, c1, c2): ...
+    """
+    from yolo_hybrid.registry import register_block as _register_block
+
+    return _register_block(cls, kind=kind, name=name, flops=flops)
 
 
 def config_path(name: str):

@@ -9,6 +9,9 @@ import _thread
 import sys
 
 TARGET = "ultralytics.nn.tasks"
+# Our block package imports Ultralytics (hence tasks) before its classes exist; registration waits for it to finish.
+BLOCKS = "yolo_hybrid.nn"
+_WATCHED = (TARGET, BLOCKS)
 # _thread, not threading: threading pulls in collections/functools (~3 ms at start-up).
 _lock = _thread.allocate_lock()
 _state = _thread._local()
@@ -17,20 +20,27 @@ _pending: list = []
 
 def _blocks_mid_import() -> bool:
     """True while ``yolo_hybrid.nn`` is itself being imported (it imports Ultralytics, which imports tasks)."""
-    blocks = sys.modules.get("yolo_hybrid.nn")
+    blocks = sys.modules.get(BLOCKS)
     return blocks is not None and not hasattr(blocks, "YAML_BLOCKS")
 
 
-def flush_pending() -> None:
+def _flush_pending() -> None:
     """Register into a tasks module whose import happened while our blocks were still being imported."""
     while _pending:
         _on_tasks_imported(_pending.pop())
 
 
+def _on_imported(module) -> None:
+    if module.__name__ == TARGET:
+        _on_tasks_imported(module)
+    elif not _blocks_mid_import():
+        _flush_pending()
+
+
 def _on_tasks_imported(module) -> None:
     """Register into a freshly executed ``ultralytics.nn.tasks``; turn any failure into a warning."""
     if _blocks_mid_import():
-        _pending.append(module)  # yolo_hybrid/nn/__init__.py calls flush_pending() once its classes exist
+        _pending.append(module)  # registered when yolo_hybrid.nn's own import completes (see _on_imported)
         return
     try:
         from yolo_hybrid.integration.register import register_into
@@ -49,7 +59,7 @@ def _on_tasks_imported(module) -> None:
 
 
 class _RegisteringLoader:
-    """Wraps the real loader of ``ultralytics.nn.tasks``; registers after the module body has run."""
+    """Wraps the real loader of a watched module; reacts after the module body has run."""
 
     def __init__(self, loader):
         self._loader = loader
@@ -62,14 +72,14 @@ class _RegisteringLoader:
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        _on_tasks_imported(module)
+        _on_imported(module)
 
 
 class TasksFinder:
-    """Meta-path finder that reacts to ``ultralytics.nn.tasks`` only and delegates the finding to the others."""
+    """Meta-path finder that reacts to ``ultralytics.nn.tasks`` (and our block package) and delegates the finding."""
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != TARGET or getattr(_state, "busy", False):
+        if fullname not in _WATCHED or getattr(_state, "busy", False):
             return None
         _state.busy = True
         try:

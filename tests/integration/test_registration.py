@@ -19,10 +19,18 @@ def test_channel_width_depth_parity_with_stock(scale):
     assert parity.mismatches(scale) == []
 
 
+@pytest.mark.parametrize("base", ["11/yolo11.yaml", "26/yolo26.yaml"])
+@pytest.mark.parametrize("scale", ["n", "s", "m"])
+def test_yolo11_forms_keep_stock_channels_after_a_name_swap(base, scale):
+    """Each C3k2/C2PSA row of stock YOLO11/YOLO26 with only its module name changed to one of ours (in rotation)."""
+    assert parity.swap_mismatches(scale, base) == []
+
+
 def test_parity_table_is_not_trivial():
     """The compared table really varies with scale (so equality above is meaningful)."""
     layouts = parity.layouts()
     exercised = {name for _, _, replaced in layouts for name in replaced.values()}
+    exercised |= {name for names in parity.YOLO11_SWAPS.values() for name in names}  # swap_mismatches, every name
     body_blocks = {name for name, (_, kind) in yolo_hybrid.YAML_BLOCKS.items() if kind != "head"}
     assert exercised == body_blocks  # every registered body block is exercised (heads: tests/nn/test_pooling.py)
     _, ours, replaced = layouts[0]

@@ -56,10 +56,18 @@ FULL = VERSION == NEWEST
 TORCH = _release(importlib.metadata.version("torch"))
 NUMPY = _release(importlib.metadata.version("numpy"))
 
-CONFIGS = sorted(p.name.replace("yolov8-", "yolov8n-", 1) for p in (ROOT / "yolo_hybrid/cfg/models").glob("*.yaml"))
+CONFIG_FILES = sorted((ROOT / "yolo_hybrid/cfg/models").glob("*.yaml"))
+CONFIGS = [re.sub(r"^(yolov?\d+)-", r"\1n-", p.name) for p in CONFIG_FILES]
+# Our YOLO11/YOLO26 configs state the release their stock rows need (yolo_hybrid_requires: ultralytics>=X).
+REQUIRES = {
+    name: _release(match.group(1)) if (match := re.search(r"^yolo_hybrid_requires:\s*ultralytics>=(\S+)",
+                                                           p.read_text(), re.M)) else ()
+    for name, p in zip(CONFIGS, CONFIG_FILES)
+}
 FAMILIES = ["yolov8n-bot3.yaml", "yolov8n-cot.yaml", "yolov8n-smt.yaml", "yolov8n-cmt.yaml"]
+# The YOLO26 detector trains its end-to-end (NMS-free) head on the pinned release.
 TRAIN = (["yolov8n-bot3.yaml", "yolov8n-seg-cot.yaml", "yolov8n-pose-smt.yaml", "yolov8n-obb-cmt.yaml",
-          "yolov8n-cls-attnpool.yaml"] if FULL else ["yolov8n-bot3.yaml"])
+          "yolov8n-cls-attnpool.yaml", "yolo26n-cot.yaml"] if FULL else ["yolov8n-bot3.yaml"])
 
 # Ultralytics < 8.2 loads checkpoints with a bare torch.load(); torch >= 2.6 defaults to weights_only=True, which
 # refuses every Ultralytics checkpoint, stock ones included (8.2+ passes weights_only=False itself). Our train and
@@ -83,7 +91,11 @@ STOCK_LIMITS = {
 # exporter is torch's (the same for all of them), the Ultralytics wrapper around it is what differs.
 DYNAMO = STOCK_LIMITS["export without onnxscript"][0]
 OLDEST = min(TESTED, key=_release)
-EXPORT = CONFIGS if FULL else FAMILIES if not DYNAMO or VERSION == OLDEST else FAMILIES[:1]
+# On the pinned release: every YOLOv8 config and one detector per newer base (the main suite's tests/test_export.py
+# exports every config, YOLO11/YOLO26 task variants included, with this same release).
+NEWER = ["yolo11n-bot3.yaml", "yolo26n-cot.yaml"]
+EXPORT = ([c for c in CONFIGS if c.startswith("yolov8")] + NEWER if FULL
+          else FAMILIES if not DYNAMO or VERSION == OLDEST else FAMILIES[:1])
 
 
 def check(name: str):
@@ -159,8 +171,13 @@ def built(work, image) -> dict:
 @check("build")
 @pytest.mark.parametrize("cfg", CONFIGS)
 def test_builds_by_bare_name_and_runs_forward(cfg, built):
+    """A config needing a newer release (YOLO11: 8.3, YOLO26: 8.4) must be refused with the message naming it."""
     assert built.get("hook_imported"), "yolo_hybrid was not imported by the start-up hook in the child"
     result = child_item(built, cfg, "build")
+    if RELEASE < REQUIRES[cfg]:
+        needed = ".".join(map(str, REQUIRES[cfg]))
+        assert not result["ok"] and f"needs ultralytics>={needed}" in result["error"], result
+        pytest.skip(f"needs ultralytics>={needed}: refused with that message (checked)")
     assert result["ok"], result["error"]
 
 

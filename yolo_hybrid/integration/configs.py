@@ -63,7 +63,7 @@ def close_configs(name: str) -> list[str]:
     scale = match.group(2) if match else ""
     unified = _SCALE.sub(r"\1\3", stem) if match else stem
     found = close_matches(unified, [p.stem for p in list_configs()])
-    return [re.sub(r"^(yolov\d+)", rf"\g<1>{scale}", f) + (suffix or ".yaml") for f in found]
+    return [re.sub(r"^(yolov?\d+)", rf"\g<1>{scale}", f) + (suffix or ".yaml") for f in found]
 
 
 @functools.lru_cache(maxsize=None)

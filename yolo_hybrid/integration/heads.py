@@ -14,8 +14,14 @@ import sys
 __all__ = ["patch_guess_model_task"]
 
 
-def patch_guess_model_task(tasks, head_names: frozenset) -> None:
-    """Wrap ``tasks.guess_model_task`` (once) so YAML dicts ending in one of ``head_names`` are ``classify``."""
+def patch_guess_model_task(tasks, head_names, check=None) -> None:
+    """Wrap ``tasks.guess_model_task`` (once) so YAML dicts ending in one of ``head_names()`` are ``classify``.
+
+    ``head_names`` is called at every guess: heads registered later count too. ``check(d)``, if given, runs first on
+    every YAML dict: guessing is the first thing ``YOLO("x.yaml")`` does with it, before ``parse_model`` (an older
+    release guesses no task from YOLO26's ``Segment26`` and fails with "'YOLO' model does not support '_new' mode
+    for 'None' task" unless the dict's requirement is reported here).
+    """
     original = tasks.guess_model_task
     if getattr(original, "__yolo_hybrid__", False):
         return
@@ -23,8 +29,10 @@ def patch_guess_model_task(tasks, head_names: frozenset) -> None:
     @functools.wraps(original)
     def guess_model_task(model):
         if isinstance(model, dict):
+            if check is not None:
+                check(model)
             try:
-                if model["head"][-1][-2] in head_names:
+                if model["head"][-1][-2] in head_names():
                     return "classify"
             except (KeyError, IndexError, TypeError):
                 pass

@@ -25,6 +25,7 @@ import hashlib
 import inspect
 import marshal
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "STRATEGIES",
     "UnknownModuleError",
     "extend_parse_model",
+    "attach_block",
     "explain_unregistered",
     "ast_patched_parse_model",
     "make_alias",
@@ -277,6 +279,34 @@ def _yaml_file(d) -> str:
     return (d.get("yaml_file") if isinstance(d, dict) else None) or "model YAML"
 
 
+REQUIRES_KEY = "yolo_hybrid_requires"
+_REQUIREMENT = re.compile(r"^\s*ultralytics\s*>=\s*(\d+(?:\.\d+)*)\s*$")
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def check_requirement(d, installed: str) -> None:
+    """UnsupportedUltralyticsError if the model dict's ``yolo_hybrid_requires: ultralytics>=X`` is not met.
+
+    Our YOLO11/YOLO26 configs carry it: on an older Ultralytics their stock rows (C3k2, C2PSA, YOLO26's heads) would
+    otherwise fail with a bare KeyError or a TypeError deep in the parser.
+    """
+    wanted = d.get(REQUIRES_KEY) if isinstance(d, dict) else None
+    if wanted is None:
+        return
+    match = _REQUIREMENT.match(str(wanted))
+    if match is None:
+        raise ConfigError(f"{_yaml_file(d)}: {REQUIRES_KEY}: {wanted!r} must read 'ultralytics>=X.Y.Z'.")
+    if _version_tuple(installed) < _version_tuple(match[1]):
+        raise UnsupportedUltralyticsError(
+            f"{_yaml_file(d)} needs ultralytics>={match[1]} (its stock rows use modules added there); this is "
+            f"ultralytics {installed}. Fix: pip install -U 'ultralytics>={match[1]},<8.5', or use a yolov8-* config "
+            "(those work from ultralytics 8.1)."
+        )
+
+
 def check_rows(d, specs: dict) -> None:
     """ConfigError for the first row of one of our blocks whose shape the parser would mangle or crash on.
 
@@ -323,18 +353,21 @@ def label_layers(layers, d) -> None:
                 module.yaml_layer = f"{yaml_file}, layer {getattr(layer, 'i', '?')} ({type(layer).__name__})"
 
 
-def with_layer_context(parse_model, specs: dict, report: dict, tasks):
-    """Wrap ``parse_model`` so errors from our blocks name the YAML file, layer index and row.
+def with_layer_context(parse_model, blocks, report: dict, tasks):
+    """Wrap ``parse_model`` so errors from registered blocks name the YAML file, layer index and row.
 
-    Also: rows of our blocks are checked before parsing (``check_rows``), and a module name that is not defined
-    but close to a known one (``BoT4``, ``bot3``, ``C2F``) gets a suggestion instead of a bare KeyError.
+    Also: rows of blocks with a ``yaml_spec`` are checked before parsing (``check_rows``), and a module name that is
+    not defined but close to a known one (``BoT4``, ``bot3``, ``C2F``) gets a suggestion instead of a bare KeyError.
+    ``blocks`` (YAML name -> ``BlockEntry``) is read at every call: blocks registered later are covered too.
     """
-    our_names = frozenset(specs)
 
     @functools.wraps(parse_model)
     def parse_model_yolo_hybrid(*args, **kwargs):
         d = args[0] if args else kwargs.get("d")
-        check_rows(d, specs)
+        entries = dict(blocks)
+        our_names = frozenset(entries)
+        check_requirement(d, report.get("ultralytics", "0"))
+        check_rows(d, {name: entry.spec for name, entry in entries.items() if entry.spec is not None})
         try:
             built = parse_model(*args, **kwargs)
         except Exception as error:
@@ -384,33 +417,26 @@ def explain_unregistered(tasks, our_names: frozenset, reason: str) -> None:
     _rebind(tasks, (original,), parse_model_unregistered)
 
 
-def extend_parse_model(tasks, blocks: dict, strategy: str, report: dict, specs: dict | None = None) -> str:
-    """Make every block of ``blocks`` (``{name: (cls, "base" | "repeat" | "head")}``) known to ``tasks.parse_model``.
+def extend_parse_model(tasks, strategy: str, report: dict, blocks) -> str:
+    """Make ``tasks.parse_model`` build registered blocks; ``attach_block`` then adds each one (now or later).
 
-    ``head`` blocks are treated like Ultralytics' ``Classify``: c1 from the channel list, c2 (the class count) not
-    width-scaled.
+    The patched parser reads the three ``_yolo_hybrid_*_modules`` globals of ``tasks`` at every call, and the
+    wrapper reads ``blocks`` (a live ``{name: BlockEntry}`` mapping), so blocks registered after this call need no
+    re-patching.
 
     Args:
         tasks: The ``ultralytics.nn.tasks`` module.
-        blocks (dict): YAML name -> (class, kind).
         strategy (str): ``"ast"``, ``"alias"`` or ``"auto"`` (ast, falling back to alias).
         report (dict): Registration report, attached to the wrapped parse_model (marks it as done).
-        specs (dict | None): YAML name -> ``BlockSpec`` (rows checked before parsing); default: ``cls.yaml_spec``.
+        blocks (Mapping): YAML name -> ``BlockEntry`` (its ``cls``, ``kind``, ``spec``), read at parse time.
 
     Returns:
         (str): The strategy actually used.
     """
-    for name, (cls, _) in blocks.items():
-        existing = tasks.__dict__.get(name)
-        if existing is not None and existing is not cls and getattr(existing, "_yh_target", None) is not cls:
-            raise UnsupportedUltralyticsError(
-                f"ultralytics.nn.tasks already defines {name!r} ({existing!r}); yolo_hybrid will not shadow it. "
-                "Fix: pin an Ultralytics version without that name, or report this to yolo_hybrid."
-            )
     current = tasks.parse_model
     original = current.__wrapped__ if hasattr(current, UNREGISTERED_MARKER) else current
     used = strategy
-    patched = None
+    patched = original
     if strategy in ("ast", "auto"):
         try:
             patched = ast_patched_parse_model(original, tasks, report)
@@ -422,29 +448,54 @@ def extend_parse_model(tasks, blocks: dict, strategy: str, report: dict, specs: 
                     "supported Ultralytics version."
                 ) from error
             used = "alias"
-    if used == "alias":
-        stock = {"repeat": tasks.__dict__.get("C3"), "base": tasks.__dict__.get("Conv"),
-                 "head": tasks.__dict__.get("Classify")}
-        if not all(isinstance(cls, type) for cls in stock.values()):
-            raise UnsupportedUltralyticsError(
-                "neither strategy applies: parse_model's source is unusable and ultralytics.nn.tasks lacks C3, Conv or "
-                "Classify. "
-                "Fix: install a supported Ultralytics version (see yolo_hybrid.integration.version)."
-            )
-        for name, (cls, kind) in blocks.items():
-            setattr(tasks, name, make_alias(cls, stock[kind], unscaled_c2=kind == "head"))
-        patched = original
-    else:
-        for name, (cls, _) in blocks.items():
-            setattr(tasks, name, cls)
-    setattr(tasks, BASE_GLOBAL, tuple(cls for cls, _kind in blocks.values()))
-    setattr(tasks, REPEAT_GLOBAL, tuple(cls for cls, kind in blocks.values() if kind == "repeat"))
-    setattr(tasks, HEAD_GLOBAL, tuple(cls for cls, kind in blocks.values() if kind == "head"))
-    if specs is None:
-        specs = {name: cls.yaml_spec for name, (cls, _) in blocks.items() if hasattr(cls, "yaml_spec")}
-    wrapped = with_layer_context(patched, specs, report, tasks)
+    if used == "alias" and not all(isinstance(tasks.__dict__.get(n), type) for n in _STOCK.values()):
+        raise UnsupportedUltralyticsError(
+            "neither strategy applies: parse_model's source is unusable and ultralytics.nn.tasks lacks C3, Conv or "
+            "Classify. "
+            "Fix: install a supported Ultralytics version (see yolo_hybrid.integration.version)."
+        )
+    for name in (BASE_GLOBAL, REPEAT_GLOBAL, HEAD_GLOBAL):
+        setattr(tasks, name, ())
+    report["strategy"] = used
+    wrapped = with_layer_context(patched, blocks, report, tasks)
     _rebind(tasks, (original, current), wrapped)
     return used
+
+
+_STOCK = {"repeat": "C3", "base": "Conv", "head": "Classify"}
+
+
+def attach_block(tasks, entry, strategy: str, attached: dict) -> None:
+    """Bind ``entry.name`` in ``tasks`` (the class, or its alias stand-in) and add it to the parser's collections.
+
+    Args:
+        tasks: The ``ultralytics.nn.tasks`` module, already prepared by ``extend_parse_model``.
+        entry: The ``BlockEntry``.
+        strategy (str): The strategy ``extend_parse_model`` used.
+        attached (dict): YAML name -> (class, kind) bound by us in this ``tasks`` so far (updated here).
+
+    Raises:
+        ConfigError: ``tasks`` already defines the name (a stock module or any other global): never shadowed.
+    """
+    existing = tasks.__dict__.get(entry.name)
+    ours = entry.name in attached or existing is entry.cls or getattr(existing, "_yh_target", None) is entry.cls
+    if existing is not None and not ours:  # (a reloaded tasks keeps its old globals, ours among them)
+        what = f"{existing.__module__}.{existing.__qualname__}" if isinstance(existing, type) else type(existing).__name__
+        raise ConfigError(
+            f"{entry.name!r} is already defined by Ultralytics ({what}); a block of that name would shadow it. "
+            f"Fix: register {entry.cls.__name__} under another name, e.g. register_block({entry.cls.__name__}, "
+            f"name='{entry.name}X'), and use that name in the YAML."
+        )
+    if strategy == "alias":
+        bound = make_alias(entry.cls, tasks.__dict__[_STOCK[entry.kind]], unscaled_c2=entry.kind == "head")
+    else:
+        bound = entry.cls
+    setattr(tasks, entry.name, bound)
+    attached[entry.name] = (entry.cls, entry.kind)
+    classes = list(attached.values())
+    setattr(tasks, BASE_GLOBAL, tuple(cls for cls, _kind in classes))
+    setattr(tasks, REPEAT_GLOBAL, tuple(cls for cls, kind in classes if kind == "repeat"))
+    setattr(tasks, HEAD_GLOBAL, tuple(cls for cls, kind in classes if kind == "head"))
 
 
 def _rebind(tasks, old: tuple, new) -> None:

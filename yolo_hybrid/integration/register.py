@@ -1,9 +1,10 @@
 """Registration of every yolo_hybrid block into Ultralytics: idempotent, thread-safe, safe on module reload.
 
-Steps, in order: version guard; YAML names into ``ultralytics.nn.tasks`` and ``parse_model`` extended (see
-``parser``); bare-name config lookup (``configs``); safe-load allow-list (``safe_load``). The report is stored on the
-wrapped ``parse_model`` itself, so a reloaded ``tasks`` module (fresh ``parse_model``) is registered again while a
-repeated call on the same module is a no-op.
+Steps, in order: version guard; ``parse_model`` extended (see ``parser``); task guessing, BatchNorm convention and
+bare-name config lookup patched; then every block of ``yolo_hybrid.registry`` (ours, plugins', users') bound into
+``ultralytics.nn.tasks`` with its safe-load allow-list and FLOP rules, now and whenever one is registered later. The
+report is stored on the wrapped ``parse_model`` itself, so a reloaded ``tasks`` module (fresh ``parse_model``) is
+registered again while a repeated call on the same module is a no-op.
 """
 
 from __future__ import annotations
@@ -69,22 +70,25 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
             _explain_later(tasks, str(error))
             raise
 
-        from yolo_hybrid.integration import batchnorm, configs, flops, heads, parser, safe_load
-        from yolo_hybrid.nn import YAML_BLOCKS
+        from yolo_hybrid import registry
+        from yolo_hybrid.integration import batchnorm, configs, heads, parser
 
-        report = {"blocks": sorted(YAML_BLOCKS), "ultralytics": version, "trigger": trigger}
+        report = {"blocks": [], "ultralytics": version, "trigger": trigger, "safe_globals": 0, "flop_rules": False}
         try:
-            report["strategy"] = parser.extend_parse_model(tasks, YAML_BLOCKS, chosen, report)
+            parser.extend_parse_model(tasks, chosen, report, registry._entries)
         except UnsupportedUltralyticsError as error:
             _explain_later(tasks, f"ultralytics {version}: {error}")
             raise UnsupportedUltralyticsError(f"ultralytics {version}: {error}") from error
-        heads.patch_guess_model_task(tasks, frozenset(n for n, (_, kind) in YAML_BLOCKS.items() if kind == "head"))
+        heads.patch_guess_model_task(tasks, lambda: frozenset(n for n, e in registry._entries.items() if e.kind == "head"),
+                                     check=lambda d: parser.check_requirement(d, version))
         batchnorm.patch_initialize_weights(tasks)
         import ultralytics.utils.checks as checks  # already imported by tasks itself
 
         configs.patch_check_file(checks)
-        report["safe_globals"] = len(safe_load.allow_in_safe_load())
-        report["flop_rules"] = flops.register_flop_rules()
+        attacher = _Attacher(tasks, report)
+        registry.subscribe(attacher)
+        registry.discover()
+        attacher.rescan()  # plugin modules have finished executing now: helpers defined after a block count too
         report["seconds"] = time.perf_counter() - start
         if os.environ.get("YOLO_HYBRID_DEBUG"):
             print(
@@ -93,6 +97,30 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
                 file=sys.stderr,
             )
         return report
+
+
+class _Attacher:
+    """Registry listener for one ``tasks`` module: binds each registered block into it, allow-lists its classes for
+    weights-only loading and adds its FLOP rules. ``report["blocks"]`` lists what it bound."""
+
+    def __init__(self, tasks, report: dict):
+        self.tasks, self.report, self.attached = tasks, report, {}
+
+    def __call__(self, entry) -> None:
+        from yolo_hybrid.integration import flops, parser, safe_load
+
+        parser.attach_block(self.tasks, entry, self.report["strategy"], self.attached)
+        self.report["blocks"] = sorted(self.attached)
+        self.report["safe_globals"] += len(safe_load.allow_in_safe_load(entry.cls))
+        if entry.flops:
+            self.report["flop_rules"] = flops.add_flop_rules(entry.flops)
+
+    def rescan(self) -> None:
+        from yolo_hybrid import registry
+        from yolo_hybrid.integration import safe_load
+
+        for entry in registry.registered_blocks().values():
+            self.report["safe_globals"] += len(safe_load.allow_in_safe_load(entry.cls))
 
 
 def _check_same_strategy(done: dict, requested: str | None, chosen: str) -> None:
@@ -112,10 +140,11 @@ def _explain_later(tasks, reason: str) -> None:
     try:
         import ultralytics.utils.checks as checks
 
+        from yolo_hybrid import registry
         from yolo_hybrid.integration import configs, parser
         from yolo_hybrid.nn import YAML_BLOCKS
 
-        parser.explain_unregistered(tasks, frozenset(YAML_BLOCKS), reason)
+        parser.explain_unregistered(tasks, frozenset(YAML_BLOCKS) | frozenset(registry._entries), reason)
         configs.patch_check_file(checks)
     except Exception:  # best effort: the original error is what the caller sees first
         pass

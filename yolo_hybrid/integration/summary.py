@@ -20,29 +20,33 @@ TASK_MODELS = {
 }
 
 
-def build_model(cfg: str | Path, scale: str, verbose: bool = False):
-    """Build the model of YAML ``cfg`` at ``scale`` (``"n"``...``"x"``) with its task's Ultralytics model class."""
+def build_model(cfg: str | Path, scale: str, verbose: bool = False, nc: int | None = None):
+    """Build the model of YAML ``cfg`` at ``scale`` (``"n"``...``"x"``) with its task's Ultralytics model class
+    (with ``nc`` classes instead of the YAML's, if given: what training on a dataset does)."""
     import ultralytics.nn.tasks as tasks
     from ultralytics.utils import YAML
 
     d = YAML.load(str(cfg))
     d["scale"] = scale
+    if nc is not None:
+        d["nc"] = nc
     d["yaml_file"] = str(cfg)
     task = tasks.guess_model_task(d)
     return getattr(tasks, TASK_MODELS[task])(d, verbose=verbose)
 
 
 def display_name(cfg: str | Path, scale: str) -> str:
-    """Name as Ultralytics prints it: ``yolov8-bot3.yaml`` at ``s`` -> ``YOLOv8s-bot3``."""
-    stem = re.sub(r"^yolov(\d+)", rf"YOLOv\g<1>{scale}", Path(cfg).stem)
+    """Name as Ultralytics prints it: ``yolov8-bot3.yaml`` at ``s`` -> ``YOLOv8s-bot3``, ``yolo26-cmt`` -> ``YOLO26s-cmt``."""
+    stem = re.sub(r"^yolo(v?\d+)", rf"YOLO\g<1>{scale}", Path(cfg).stem)
     return stem
 
 
-def summarize(cfg: str | Path, scale: str, flops: bool = True) -> dict:
-    """Layers, parameters, gradients and (optionally) GFLOPs of ``cfg`` at ``scale``, via ``model_info``."""
+def summarize(cfg: str | Path, scale: str, flops: bool = True, model=None) -> dict:
+    """Layers, parameters, gradients and (optionally) GFLOPs of ``cfg`` at ``scale`` (or of ``model``, already built
+    from it), via ``model_info``."""
     from ultralytics.utils.torch_utils import get_flops
 
-    model = build_model(cfg, scale)
+    model = model if model is not None else build_model(cfg, scale)
     # Counted as model_info() counts (it only returns numbers when it also prints): leaf modules, all parameters.
     return {
         "layers": sum(1 for m in model.modules() if len(m._modules) == 0),

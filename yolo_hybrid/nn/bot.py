@@ -11,6 +11,8 @@ Layers:
     BoTStage: a ResNet stage of BottleneckTransformers (BoTNet-50's c5).
     BoT3: a C3 of BottleneckTransformers (YAML ``[-1, 3, BoT3, [1024]]``).
     C2fBoT: the same blocks in YOLOv8's C2f layout.
+    C3k2BoT: the same blocks in YOLO11's C3k2 layout (a drop-in for a C3k2 row).
+    C2BoT: the same blocks in YOLO11's C2PSA layout (a drop-in for a C2PSA row: the paper's attention for Ultralytics').
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from ultralytics.nn.modules import Conv
 
 from yolo_hybrid.errors import check_divisible
 from yolo_hybrid.nn.attention_budget import check_attention_budget
-from yolo_hybrid.nn.csp import C2fLayout, C3Layout
+from yolo_hybrid.nn.csp import C3K2_ARGS, C2fLayout, C2Layout, C3k2Layout, C3Layout, c3k2_width
 from yolo_hybrid.nn.tracing import is_capturing
 from yolo_hybrid.spec import FLAG, POSITIVE_INT, RATIO, Arg, Choice, Maybe, Pair, Rule, divides, yaml_block
 
-__all__ = ["RelPosMHSA2d", "BottleneckTransformer", "BoTStage", "BoT3", "C2fBoT", "DEFAULT_MAX_SIZE"]
+__all__ = ["RelPosMHSA2d", "BottleneckTransformer", "BoTStage", "BoT3", "C2fBoT", "C3k2BoT", "C2BoT", "DEFAULT_MAX_SIZE"]
 
 DEFAULT_MAX_SIZE = 64  # P5 of a 2048 px image, P4 of 1024 px: exact relative offsets for every usual imgsz
 
@@ -339,3 +341,63 @@ class C2fBoT(C2fLayout):
         size = _max_size(type(self).__name__, max_size)
         super().__init__(c1, c2, n, e, lambda c: BottleneckTransformer(c, c, 1, heads, 1.0, size, shortcut))
 
+
+@yaml_block(
+    "repeat",
+    *C3K2_ARGS,
+    HEADS,
+    MAX_SIZE,
+    rules=(_heads_divide(lambda a: c3k2_width(a.c2, a.c3k, a.e, a.attn), "of each block (int(c2*e), halved if c3k)"),),
+    summary="YOLO11's C3k2 layout with Bottleneck Transformers: a drop-in for a C3k2 row (`c3k, e, attn` as C3k2).",
+)
+class C3k2BoT(C3k2Layout):
+    """YOLO11's C3k2 layout with BottleneckTransformer blocks (YAML ``[-1, 2, C3k2BoT, [1024, True]]``).
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels.
+        n (int): Number of inner blocks.
+        c3k (bool): Inner blocks are C3s of two BottleneckTransformers at half width (Ultralytics' C3k).
+        e (float): Hidden channel ratio.
+        attn (bool): Each BottleneckTransformer is followed by Ultralytics' PSABlock (YOLO26's ``attn``).
+        heads (int): Attention heads.
+        max_size (int | tuple | None): Maximum map extent with exact relative offsets (None: 64).
+
+    Examples:
+        >>> C3k2BoT(128, 256, n=2, c3k=True)(torch.randn(1, 128, 8, 6)).shape
+        torch.Size([1, 256, 8, 6])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, c3k: bool = False, e: float = 0.5, attn: bool = False,
+                 heads: int = 4, max_size=None):
+        size = _max_size(type(self).__name__, max_size)
+        super().__init__(c1, c2, n, c3k, e, attn, lambda c, j: BottleneckTransformer(c, c, 1, heads, 1.0, size))
+
+
+@yaml_block(
+    "repeat",
+    Arg("e", RATIO, "hidden channel ratio (C2PSA: 0.5)", "pass e as a ratio such as 0.5"),
+    HEADS,
+    MAX_SIZE,
+    rules=(_heads_divide(lambda a: int(a.c2 * a.e), "int(c2*e)"),),
+    summary="YOLO11's C2PSA layout with Bottleneck Transformers: a drop-in for a C2PSA row.",
+)
+class C2BoT(C2Layout):
+    """YOLO11's C2PSA layout with BottleneckTransformer blocks in place of PSABlocks (YAML ``[-1, 2, C2BoT, [1024]]``).
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels.
+        n (int): Number of BottleneckTransformers.
+        e (float): Hidden channel ratio.
+        heads (int): Attention heads.
+        max_size (int | tuple | None): Maximum map extent with exact relative offsets (None: 64).
+
+    Examples:
+        >>> C2BoT(256, 256, n=2)(torch.randn(1, 256, 5, 7)).shape
+        torch.Size([1, 256, 5, 7])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int = 4, max_size=None):
+        size = _max_size(type(self).__name__, max_size)
+        super().__init__(c1, c2, n, e, lambda c, j: BottleneckTransformer(c, c, 1, heads, 1.0, size))

@@ -13,6 +13,8 @@ Layers:
     IRFFN: inverted residual FFN, official op order.
     CMTLayer: one CMT block (LPU, LMHSA, IRFFN).
     CMTBlock: YAML-level stack of ``n`` CMT layers, channel-preserving.
+    C3k2CMT: CMT layers in YOLO11's C3k2 layout (a drop-in for a C3k2 row).
+    C2CMT: CMT layers in YOLO11's C2PSA layout (a drop-in for a C2PSA row: CMT's attention for Ultralytics').
 """
 
 from __future__ import annotations
@@ -22,18 +24,18 @@ import torch.nn as nn
 
 from yolo_hybrid.errors import check_divisible, hidden_width
 from yolo_hybrid.nn.attention_budget import check_attention_budget
-from yolo_hybrid.nn.csp import StackLayout
+from yolo_hybrid.nn.csp import C3K2_ARGS, C2Layout, C3k2Layout, StackLayout, c3k2_width
 from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.init import init_as_linear_, init_kaiming_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
 from yolo_hybrid.nn.tracing import is_capturing, is_compiling
-from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, PROBABILITY, Arg, divides, has_hidden, yaml_block
+from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, divides, has_hidden, yaml_block
 
 _HEADS_FIX = "choose heads dividing both widths, or change the width"
 
 _BLOCK_LOGITS = 2**19  # logits per query block in eager attention: 2 MB of float32
 
-__all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock", "reduced_offsets", "export_anchor"]
+__all__ = ["LightweightMHSA", "IRFFN", "CMTLayer", "CMTBlock", "C3k2CMT", "C2CMT", "reduced_offsets", "export_anchor"]
 
 
 def reduced_offsets(length, reduced_length, sr: int, max_size: int, device=None, anchor=None) -> torch.Tensor:
@@ -274,8 +276,7 @@ class CMTLayer(nn.Module):
         self._modules.setdefault("drop_path", nn.Identity())  # pickled by yolo_hybrid 0.1.0
 
 
-@yaml_block(
-    "repeat",
+_CMT_ARGS = (
     Arg("heads", POSITIVE_INT, "attention heads", "use e.g. 2, 4 or 8 (CMT: 1, 2, 4, 8 by stage)"),
     Arg("sr", POSITIVE_INT, "key/value spatial reduction", "use 8 at stride 4, 4 at 8, 2 at 16, 1 at 32 (CMT)"),
     Arg("mlp_ratio", POSITIVE, "IRFFN hidden ratio", "use e.g. 4 (CMT-S)"),
@@ -283,11 +284,22 @@ class CMTLayer(nn.Module):
     Arg("max_size", POSITIVE_INT, "largest map extent with exact relative offsets", "use imgsz / stride, e.g. 64"),
     Arg("drop_path", PROBABILITY, "stochastic depth: the last block's rate, rising linearly "
         "over the stage (CMT-S: 0.1)", "use 0 (off) or a rate such as 0.1"),
-    rules=(
-        divides("heads", lambda a: a.c2, "c2", _HEADS_FIX),
-        divides("heads", lambda a: a.c2 // a.qk_ratio, "the query/key width c2 // qk_ratio", _HEADS_FIX),
-        has_hidden(lambda a: a.c2, "c2", "use mlp_ratio >= 1"),
-    ),
+)
+
+
+def _cmt_rules(width, formula: str) -> tuple:
+    """heads divides the layer width ``width(a)`` and its query/key width; the IRFFN keeps a hidden channel."""
+    return (
+        divides("heads", width, formula, _HEADS_FIX),
+        divides("heads", lambda a: width(a) // a.qk_ratio, f"the query/key width {formula} // qk_ratio", _HEADS_FIX),
+        has_hidden(width, formula, "use mlp_ratio >= 1"),
+    )
+
+
+@yaml_block(
+    "repeat",
+    *_CMT_ARGS,
+    rules=_cmt_rules(lambda a: a.c2, "c2"),
     summary="`n` CMT blocks (LPU, lightweight MHSA, IRFFN), channel-preserving.",
 )
 class CMTBlock(StackLayout):
@@ -314,3 +326,73 @@ class CMTBlock(StackLayout):
         rates = stage_rates(drop_path, n)
         super().__init__(c1, c2, n, lambda j: CMTLayer(c2, heads, sr, mlp_ratio, qk_ratio, max_size, rates[j]))
 
+
+@yaml_block(
+    "repeat",
+    *C3K2_ARGS,
+    *_CMT_ARGS,
+    rules=_cmt_rules(lambda a: c3k2_width(a.c2, a.c3k, a.e, a.attn), "the width of each block (int(c2*e), halved "
+                     "if c3k)"),
+    summary="YOLO11's C3k2 layout with CMT blocks: a drop-in for a C3k2 row (`c3k, e, attn` as C3k2).",
+)
+class C3k2CMT(C3k2Layout):
+    """YOLO11's C3k2 layout with CMT layers (YAML ``[-1, 2, C3k2CMT, [512, True, 0.5, False, 4, 2]]``).
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels.
+        n (int): Number of inner blocks.
+        c3k (bool): Inner blocks are C3s of two CMT layers at half width (Ultralytics' C3k).
+        e (float): Hidden channel ratio.
+        attn (bool): Each CMT layer is followed by Ultralytics' PSABlock (YOLO26's ``attn``).
+        heads (int): Attention heads.
+        sr (int): Key/value spatial reduction.
+        mlp_ratio (float): IRFFN hidden ratio.
+        qk_ratio (int): Query/key width divisor.
+        max_size (int): Maximum map extent with exact relative offsets.
+        drop_path (float): Stochastic depth of the last inner block; inner block j gets ``drop_path * (j + 1) / n``.
+
+    Examples:
+        >>> C3k2CMT(64, 128, n=2, heads=2, sr=2)(torch.randn(1, 64, 8, 6)).shape
+        torch.Size([1, 128, 8, 6])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, c3k: bool = False, e: float = 0.5, attn: bool = False,
+                 heads: int = 1, sr: int = 1, mlp_ratio: float = 4.0, qk_ratio: int = 1, max_size: int = 64,
+                 drop_path: float = 0.0):
+        rates = stage_rates(drop_path, n)
+        super().__init__(c1, c2, n, c3k, e, attn,
+                         lambda c, j: CMTLayer(c, heads, sr, mlp_ratio, qk_ratio, max_size, rates[j]))
+
+
+@yaml_block(
+    "repeat",
+    Arg("e", RATIO, "hidden channel ratio (C2PSA: 0.5)", "pass e as a ratio such as 0.5"),
+    *_CMT_ARGS,
+    rules=_cmt_rules(lambda a: int(a.c2 * a.e), "int(c2*e)"),
+    summary="YOLO11's C2PSA layout with CMT blocks: a drop-in for a C2PSA row.",
+)
+class C2CMT(C2Layout):
+    """YOLO11's C2PSA layout with CMT layers in place of PSABlocks (YAML ``[-1, 2, C2CMT, [1024]]``).
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels.
+        n (int): Number of CMT layers.
+        e (float): Hidden channel ratio.
+        heads (int): Attention heads (CMT's last stage: 8).
+        sr (int): Key/value spatial reduction (1 at stride 32, as CMT).
+        mlp_ratio (float): IRFFN hidden ratio.
+        qk_ratio (int): Query/key width divisor.
+        max_size (int): Maximum map extent with exact relative offsets.
+        drop_path (float): Stochastic depth of the last layer; layer j gets ``drop_path * (j + 1) / n``.
+
+    Examples:
+        >>> C2CMT(256, 256, n=2)(torch.randn(1, 256, 5, 7)).shape
+        torch.Size([1, 256, 5, 7])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int = 8, sr: int = 1,
+                 mlp_ratio: float = 4.0, qk_ratio: int = 1, max_size: int = 64, drop_path: float = 0.0):
+        rates = stage_rates(drop_path, n)
+        super().__init__(c1, c2, n, e, lambda c, j: CMTLayer(c, heads, sr, mlp_ratio, qk_ratio, max_size, rates[j]))

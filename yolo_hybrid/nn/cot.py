@@ -15,6 +15,7 @@ Layers:
     CoTBottleneck: 1x1 conv -> (3x3 avg-pool stride 2 if strided) -> CoT -> 1x1 conv + shortcut.
     CoT3: C3 of CoTBottlenecks (YAML ``[-1, 3, CoT3, [1024]]``).
     C2fCoT: the same blocks in YOLOv8's C2f layout.
+    C3k2CoT: the same blocks in YOLO11's C3k2 layout (a drop-in for a C3k2 row).
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ import torch.utils.checkpoint
 from ultralytics.nn.modules import Conv
 
 from yolo_hybrid.errors import check_divisible
-from yolo_hybrid.nn.csp import C2fLayout, C3Layout
+from yolo_hybrid.nn.csp import C3K2_ARGS, C2fLayout, C3k2Layout, C3Layout, c3k2_width
 from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
 from yolo_hybrid.nn.tracing import is_capturing
 from yolo_hybrid.spec import FLAG, RATIO, Arg, Choice, Rule, yaml_block
 
-__all__ = ["local_aggregate", "LocalAggregation", "ConcatConv", "CoT", "CoTBottleneck", "CoT3", "C2fCoT"]
+__all__ = ["local_aggregate", "LocalAggregation", "count_local_aggregation", "ConcatConv", "CoT", "CoTBottleneck", "CoT3", "C2fCoT",
+           "C3k2CoT"]
 
 SHARE_PLANES = 8  # channels sharing one dynamic filter (official: share_planes = 8)
 KEY_GROUPS = 4  # groups of the static key convolution (official CotLayer)
@@ -150,6 +152,14 @@ class LocalAggregation(nn.Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}"
+
+
+def count_local_aggregation(module: LocalAggregation, inputs, output: torch.Tensor) -> None:
+    """FLOP-counter rule (thop's protocol): k^2 multiply-accumulates per output element.
+
+    Counters see convs and matmuls but not element-wise products, so without it CoT's aggregation would cost nothing.
+    """
+    module.total_ops += int(output.numel()) * module.kernel_size**2
 
 
 class ConcatConv(Conv):
@@ -424,3 +434,34 @@ class C2fCoT(C2fLayout):
     def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = False, g: int = 1, e: float = 0.5, k: int = 3,
                  checkpoint: bool = False):
         super().__init__(c1, c2, n, e, lambda c: CoTBottleneck(c, c, 1, 1.0, shortcut, k, checkpoint))
+
+
+@yaml_block(
+    "repeat",
+    *C3K2_ARGS,
+    KERNEL,
+    CHECKPOINT,
+    rules=(_hidden_shares(lambda a: c3k2_width(a.c2, a.c3k, a.e, a.attn), "of each block (int(c2*e), halved if c3k)"),),
+    summary="YOLO11's C3k2 layout with CoTNet bottlenecks: a drop-in for a C3k2 row (`c3k, e, attn` as C3k2).",
+)
+class C3k2CoT(C3k2Layout):
+    """YOLO11's C3k2 layout with CoTBottleneck blocks (YAML ``[-1, 2, C3k2CoT, [512, False, 0.25]]``).
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels.
+        n (int): Number of inner blocks.
+        c3k (bool): Inner blocks are C3s of two CoTBottlenecks at half width (Ultralytics' C3k).
+        e (float): Hidden channel ratio.
+        attn (bool): Each CoTBottleneck is followed by Ultralytics' PSABlock (YOLO26's ``attn``).
+        k (int): CoT kernel size.
+        checkpoint (bool): Activation checkpointing of the CoT layers in training (see ``CoT``).
+
+    Examples:
+        >>> C3k2CoT(64, 128, n=2)(torch.randn(1, 64, 8, 6)).shape
+        torch.Size([1, 128, 8, 6])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, c3k: bool = False, e: float = 0.5, attn: bool = False,
+                 k: int = 3, checkpoint: bool = False):
+        super().__init__(c1, c2, n, c3k, e, attn, lambda c, j: CoTBottleneck(c, c, 1, 1.0, True, k, checkpoint))

@@ -16,6 +16,8 @@ Layers:
     SMTBlock: pre-norm block, mixer + FFN, each with a residual (and optional layer scale).
     SAMBlock, MSABlock, SMTStage: YAML-level stacks of SMT blocks (SAM only, MSA only, alternating).
     C2fSAM: YOLOv8's C2f layout with SAM blocks, channel-changing, for the neck.
+    C3k2SAM: SAM blocks in YOLO11's C3k2 layout (a drop-in for a C3k2 row).
+    C2MSA: MSA blocks in YOLO11's C2PSA layout (a drop-in for a C2PSA row: SMT's attention for Ultralytics').
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import torch.nn.functional as F
 
 from yolo_hybrid.errors import check_divisible, hidden_width
 from yolo_hybrid.nn.attention_budget import check_attention_budget
-from yolo_hybrid.nn.csp import C2fLayout, StackLayout
+from yolo_hybrid.nn.csp import C3K2_ARGS, C2fLayout, C2Layout, C3k2Layout, StackLayout, c3k2_width
 from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.init import init_as_linear_, init_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d
@@ -42,6 +44,8 @@ __all__ = [
     "MSABlock",
     "SMTStage",
     "C2fSAM",
+    "C3k2SAM",
+    "C2MSA",
 ]
 
 
@@ -417,3 +421,76 @@ class C2fSAM(C2fLayout):
                  drop_path: float = 0.0):
         rates = iter(stage_rates(drop_path, n))
         super().__init__(c1, c2, n, e, lambda c: sam_block(c, heads, mlp_ratio, drop_path=next(rates)))
+
+
+@yaml_block(
+    "repeat",
+    *C3K2_ARGS,
+    Arg("heads", POSITIVE_INT, "SAM heads", "use e.g. 4"),
+    MLP_RATIO,
+    DROP_PATH,
+    rules=(
+        divides("heads", lambda a: c3k2_width(a.c2, a.c3k, a.e, a.attn), "the width of each block (int(c2*e), "
+                "halved if c3k)", _HEADS_FIX),
+        _has_hidden(lambda a: c3k2_width(a.c2, a.c3k, a.e, a.attn), "block width"),
+    ),
+    summary="YOLO11's C3k2 layout with SAM blocks: a drop-in for a C3k2 row (`c3k, e, attn` as C3k2).",
+)
+class C3k2SAM(C3k2Layout):
+    """YOLO11's C3k2 layout with SMT blocks of the SAM mixer (YAML ``[-1, 2, C3k2SAM, [512, False, 0.25]]``).
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels.
+        n (int): Number of inner blocks.
+        c3k (bool): Inner blocks are C3s of two SAM blocks at half width (Ultralytics' C3k).
+        e (float): Hidden channel ratio.
+        attn (bool): Each SAM block is followed by Ultralytics' PSABlock (YOLO26's ``attn``).
+        heads (int): SAM heads.
+        mlp_ratio (float): FFN hidden ratio.
+        drop_path (float): Stochastic depth of the last inner block; inner block j gets ``drop_path * (j + 1) / n``.
+
+    Examples:
+        >>> C3k2SAM(64, 128, n=2, c3k=True)(torch.randn(1, 64, 8, 6)).shape
+        torch.Size([1, 128, 8, 6])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, c3k: bool = False, e: float = 0.5, attn: bool = False,
+                 heads: int = 4, mlp_ratio: float = 2.0, drop_path: float = 0.0):
+        rates = stage_rates(drop_path, n)
+        super().__init__(c1, c2, n, c3k, e, attn, lambda c, j: sam_block(c, heads, mlp_ratio, drop_path=rates[j]))
+
+
+@yaml_block(
+    "repeat",
+    Arg("e", RATIO, "hidden channel ratio (C2PSA: 0.5)", "pass e as a ratio such as 0.5"),
+    Arg("heads", POSITIVE_INT, "attention heads", "use e.g. 8"),
+    MLP_RATIO,
+    DROP_PATH,
+    rules=(
+        divides("heads", lambda a: int(a.c2 * a.e), "int(c2*e)", _HEADS_FIX),
+        _has_hidden(lambda a: int(a.c2 * a.e), "int(c2*e)"),
+    ),
+    summary="YOLO11's C2PSA layout with SMT's MSA blocks: a drop-in for a C2PSA row.",
+)
+class C2MSA(C2Layout):
+    """YOLO11's C2PSA layout with SMT blocks of the MSA mixer in place of PSABlocks (YAML ``[-1, 2, C2MSA, [1024]]``).
+
+    Args:
+        c1 (int): Input channels.
+        c2 (int): Output channels.
+        n (int): Number of MSA blocks.
+        e (float): Hidden channel ratio.
+        heads (int): Attention heads.
+        mlp_ratio (float): FFN hidden ratio (SMT's last stage and PSA: 2).
+        drop_path (float): Stochastic depth of the last block; block j gets ``drop_path * (j + 1) / n``.
+
+    Examples:
+        >>> C2MSA(256, 256, n=2)(torch.randn(1, 256, 5, 7)).shape
+        torch.Size([1, 256, 5, 7])
+    """
+
+    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int = 8, mlp_ratio: float = 2.0,
+                 drop_path: float = 0.0):
+        rates = stage_rates(drop_path, n)
+        super().__init__(c1, c2, n, e, lambda c, j: msa_block(c, heads, mlp_ratio, drop_path=rates[j]))
