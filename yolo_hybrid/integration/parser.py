@@ -33,6 +33,7 @@ from pathlib import Path
 import torch.nn as nn
 
 from yolo_hybrid.errors import ConfigError, UnsupportedUltralyticsError, YoloHybridError, close_matches
+from yolo_hybrid.integration.version import parse_version
 
 __all__ = [
     "BASE_GLOBAL",
@@ -283,10 +284,6 @@ REQUIRES_KEY = "yolo_hybrid_requires"
 _REQUIREMENT = re.compile(r"^\s*ultralytics\s*>=\s*(\d+(?:\.\d+)*)\s*$")
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
-
-
 def check_requirement(d, installed: str) -> None:
     """UnsupportedUltralyticsError if the model dict's ``yolo_hybrid_requires: ultralytics>=X`` is not met.
 
@@ -299,7 +296,7 @@ def check_requirement(d, installed: str) -> None:
     match = _REQUIREMENT.match(str(wanted))
     if match is None:
         raise ConfigError(f"{_yaml_file(d)}: {REQUIRES_KEY}: {wanted!r} must read 'ultralytics>=X.Y.Z'.")
-    if _version_tuple(installed) < _version_tuple(match[1]):
+    if parse_version(installed) < parse_version(match[1]):
         raise UnsupportedUltralyticsError(
             f"{_yaml_file(d)} needs ultralytics>={match[1]} (its stock rows use modules added there); this is "
             f"ultralytics {installed}. Fix: pip install -U 'ultralytics>={match[1]},<8.5', or use a yolov8-* config "

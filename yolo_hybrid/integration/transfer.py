@@ -49,10 +49,6 @@ def _modules(keys: list[str]) -> dict[str, list[str]]:
     return groups
 
 
-def _rows(d: dict) -> list:
-    return list(d.get("backbone", [])) + list(d.get("head", []))
-
-
 def transfer_report(cfg: str | Path, scale: str = "n", nc: int | None = None) -> dict:
     """Load a stock model of the same base, task and scale into ``cfg``'s model as ``YOLO.load`` does.
 
@@ -70,6 +66,7 @@ def transfer_report(cfg: str | Path, scale: str = "n", nc: int | None = None) ->
     from yolo_hybrid.integration.summary import build_model
 
     from yolo_hybrid.integration.configs import find_config
+    from yolo_hybrid.integration.parser import _rows
 
     cfg = Path(cfg) if Path(cfg).is_file() else find_config(Path(cfg).name) or Path(cfg)
     stock_path = stock_config(cfg)
