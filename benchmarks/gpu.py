@@ -66,17 +66,11 @@ def _cuda_ms(fn, runs: int) -> tuple[float, float]:
     return statistics.median(times), q[2] - q[0]
 
 
-def _batch(n: int, imgsz: int, nc: int, device) -> dict:
-    """A detection training batch in Ultralytics' format: 3 random boxes per image."""
-    g = torch.Generator().manual_seed(0)
-    boxes = torch.rand(n * 3, 4, generator=g) * 0.5 + 0.25
-    boxes[:, 2:] = boxes[:, 2:] * 0.4
-    return {
-        "img": torch.rand(n, 3, imgsz, imgsz, generator=g).to(device),
-        "cls": torch.randint(0, nc, (n * 3, 1), generator=g).float().to(device),
-        "bboxes": boxes.to(device),
-        "batch_idx": torch.arange(n).repeat_interleave(3).float().to(device),
-    }
+def _batch(model, n: int, imgsz: int, device) -> dict:
+    """The benchmark's synthetic detection batch (``yolo_hybrid.bench.train_batch``) on ``device``."""
+    from yolo_hybrid.bench import train_batch
+
+    return {key: value.to(device) for key, value in train_batch(model, n, imgsz).items()}
 
 
 def parity(cfg: str, scale: str, imgsz: int) -> dict:
@@ -110,7 +104,7 @@ def amp_training(cfg: str, scale: str, imgsz: int, steps: int, batch_size: int, 
     model.args = get_cfg()  # the loss reads its gains (box, cls, dfl) from the model's args, as a trainer sets them
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    batch = _batch(batch_size, imgsz, len(model.names), "cuda")
+    batch = _batch(model, batch_size, imgsz, "cuda")
     first_bad: list[str] = []
 
     def watch(name):
@@ -163,7 +157,7 @@ def train_speed(cfg: str, scale: str, imgsz: int, batch_size: int, steps: int = 
     model.args = get_cfg()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
     scaler = torch.amp.GradScaler("cuda")
-    batch = _batch(batch_size, imgsz, len(model.names), "cuda")
+    batch = _batch(model, batch_size, imgsz, "cuda")
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     times = []

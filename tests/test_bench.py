@@ -41,10 +41,35 @@ def test_quick_run_writes_a_valid_report(tmp_path):
     assert stem.with_suffix(".png").stat().st_size > 10_000
 
 
+def test_e_is_to_the_stock_model_the_config_is_built_on():
+    def row(model, family, stock, torch_ms, gflops):
+        return {"model": model, "family": family, "scale": "n", "stock": stock, "params": 1, "gflops": gflops,
+                "torch_ms": torch_ms, "onnx_ms": None, "train_step_ms": None, "train_peak_mib": None}
+
+    rows = [row("yolov8n.yaml", "yolov8", True, 100.0, 8.0), row("yolo26n.yaml", "yolo26", True, 60.0, 6.0),
+            row("yolo26n-cot.yaml", "yolo26-cot", False, 90.0, 6.0), row("yolo11n-cot.yaml", "yolo11-cot", False,
+                                                                          120.0, 8.0)]
+    bench._add_ratios(rows)
+    v8, v26, ours26, ours11 = rows
+    assert v26["e_reference"] == "yolov8" and math.isclose(v26["E_torch"], (60 / 100) / (6 / 8))
+    assert ours26["e_reference"] == "yolo26" and math.isclose(ours26["E_torch"], 90 / 60)
+    assert math.isclose(ours26["ratios"]["torch_ms"], 0.9)  # brackets stay to yolov8
+    assert ours11["e_reference"] == "yolov8" and math.isclose(ours11["E_torch"], 1.2)  # yolo11n not measured
+    for r in rows:
+        r.update(gflops_flop_counter=1.0, torch_iqr_ms=0.0, onnx_iqr_ms=None)
+    report = {"imgsz": 64, "threads": 1, "runs": 1, "torch": "x", "ultralytics": "y", "rows": rows}
+    bench.check_report(report)
+    assert "(to yolo26n)" in bench.markdown(report).splitlines()[4]
+    report["rows"] = [v8, ours26]
+    with pytest.raises(ValueError, match="yolo26"):
+        bench.check_report(report)
+
+
 def test_check_report_rejects_what_the_table_cannot_use():
     row = {"model": "yolov8n.yaml", "family": "yolov8", "scale": "n", "stock": True, "params": 1, "gflops": 1.0,
            "gflops_flop_counter": 1.0, "torch_ms": 1.0, "torch_iqr_ms": 0.0, "onnx_ms": None, "onnx_iqr_ms": None,
-           "train_step_ms": None, "train_peak_mib": None, "ratios": {}, "E_torch": 1.0, "E_onnx": None}
+           "train_step_ms": None, "train_peak_mib": None, "ratios": {}, "E_torch": 1.0, "E_onnx": None,
+           "e_reference": "yolov8"}
     report = {"imgsz": 64, "threads": 1, "runs": 1, "torch": "x", "ultralytics": "y", "rows": [row]}
     bench.check_report(report)
     for key, bad in (("torch_ms", None), ("params", 1.5), ("gflops", True)):

@@ -89,6 +89,22 @@ def test_registration_is_idempotent_and_bound_in_tasks():
     assert tasks.BoT3 is BoT3 or getattr(tasks.BoT3, "_yh_target", None) is BoT3
 
 
+def test_live_view_follows_registrations_and_is_read_only():
+    from yolo_hybrid.registry import live_blocks
+
+    view = live_blocks()
+
+    class LiveViewBlock(nn.Module):
+        def __init__(self, c1, c2, n=1):
+            super().__init__()
+
+    assert "LiveViewBlock" not in view
+    register_block(LiveViewBlock)
+    assert view["LiveViewBlock"].cls is LiveViewBlock and view.keys() == registered_blocks().keys()
+    with pytest.raises(TypeError):
+        view["LiveViewBlock"] = None
+
+
 def test_name_taken_by_one_of_ours_is_an_error():
     class BoT3(nn.Module):
         def __init__(self, c1, c2, n=1):

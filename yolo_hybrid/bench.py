@@ -3,9 +3,9 @@
     python -m yolo_hybrid.bench [--scales n s] [--imgsz 640] [--threads 1] [--runs 20] [--no-onnx] [--no-train]
                                 [--out benchmarks/results/bench] [--quick]
 
-Models: our detect configs (``yolov8-bot3``, ``-cot``, ``-smt``, ``-cmt``) and stock ``yolov8``, ``yolo11``, ``yolo12``
-and ``yolo26`` at each scale, all built from their YAMLs (no weights), timed round by round in turn, so every model
-sees the same machine state. Per model:
+Models: every bundled detect config (``yolov8``, ``yolo11`` and ``yolo26`` forms of ``-bot3``, ``-cot``, ``-smt``,
+``-cmt``) and stock ``yolov8``, ``yolo11``, ``yolo12`` and ``yolo26`` at each scale, all built from their YAMLs (no
+weights), timed round by round in turn, so every model sees the same machine state. Per model:
 
 * parameters; GFLOPs as Ultralytics reports them (``get_flops``, 640 px) and as ``torch.utils.flop_counter`` counts
   them (the x2 convention) at ``--imgsz``;
@@ -13,7 +13,8 @@ sees the same machine state. Per model:
   ``--warmup``), and ONNX Runtime latency of Ultralytics' own static ONNX export (CPU provider, same threads);
 * a training step with Ultralytics' loss (batch 8, 320 px, synthetic targets): median time, and the peak memory it
   adds, measured in a fresh process per model;
-* ratios to stock yolov8 of the same scale and E = latency ratio / GFLOPs ratio (1: costs what its FLOPs say).
+* ratios to stock yolov8 of the same scale, and E = latency ratio / GFLOPs ratio to the stock model the config is
+  built on (``yolo26n-cot`` to ``yolo26n``; stock models to yolov8): 1 when it costs what its FLOPs say.
 
 Writes ``<out>.json``, ``<out>.md`` (the README table) and ``<out>.png`` (latency against GFLOPs, one labelled point
 per model, PyTorch and ONNX Runtime side by side). ``--quick`` (CI) runs everything at 64 px with one timed round:
@@ -21,9 +22,9 @@ it proves the pipeline and the schema, and claims no timings.
 
     python -m yolo_hybrid.bench --compare-training [--data my.yaml] [--epochs 10] [--seeds 0 1 2] [--device 0]
 
-trains each detect config and stock yolov8 at scale n with Ultralytics' default recipe, seed by seed, and reports
-mAP50-95 of the best checkpoint (mean ± half range; ``<out>_training.json``); without ``--data`` on the bundled
-synthetic shapes.
+trains each detect config and its stock base (and yolov8) at scale n with Ultralytics' default recipe, seed by seed,
+and reports mAP50-95 of the best checkpoint (mean ± half range; ``<out>_training.json``); without ``--data`` on the
+bundled synthetic shapes.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from pathlib import Path
 __all__ = ["OURS", "STOCK", "model_names", "run", "check_report", "markdown", "plot", "training_comparison",
            "training_markdown", "flop_counter_gflops", "onnx_session", "main"]
 
-OURS = ("yolov8-bot3", "yolov8-cot", "yolov8-smt", "yolov8-cmt")
+OURS = tuple(f"{base}-{family}" for base in ("yolov8", "yolo11", "yolo26") for family in ("bot3", "cot", "smt", "cmt"))
 STOCK = ("yolov8", "yolo11", "yolo12", "yolo26")
 REFERENCE = "yolov8"  # ratios are to stock yolov8 of the same scale
 TRAIN_BATCH, TRAIN_IMGSZ = 8, 320
@@ -50,7 +51,7 @@ SCHEMA = {
     "model": str, "family": str, "scale": str, "stock": bool, "params": int, "gflops": float,
     "gflops_flop_counter": float, "torch_ms": float, "torch_iqr_ms": float, "onnx_ms": (float, type(None)),
     "onnx_iqr_ms": (float, type(None)), "train_step_ms": (float, type(None)), "train_peak_mib": (float, type(None)),
-    "ratios": dict, "E_torch": float, "E_onnx": (float, type(None)),
+    "ratios": dict, "E_torch": float, "E_onnx": (float, type(None)), "e_reference": str,
 }
 
 
@@ -58,6 +59,11 @@ def scaled(family: str, scale: str) -> str:
     """``yolov8-cmt`` at ``n`` -> ``yolov8n-cmt.yaml``; ``yolo11`` -> ``yolo11n.yaml`` (the names users write)."""
     base, _, suffix = family.partition("-")
     return f"{base}{scale}{'-' + suffix if suffix else ''}.yaml"
+
+
+def base_family(family: str) -> str:
+    """The stock model a config is built on: ``yolo26-cot`` -> ``yolo26``; a stock family is its own base."""
+    return family.partition("-")[0]
 
 
 def model_names(scales, ours=OURS, stock=STOCK) -> list[tuple[str, str, str, bool]]:
@@ -267,18 +273,24 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def _ratios(row: dict, ref: dict | None) -> dict:
+    if ref is None:
+        return {}
+    keys = ("params", "gflops", "torch_ms", "onnx_ms", "train_step_ms", "train_peak_mib")
+    return {key: row[key] / ref[key] for key in keys if row[key] is not None and ref[key]}
+
+
 def _add_ratios(rows: list[dict]) -> None:
-    reference = {r["scale"]: r for r in rows if r["family"] == REFERENCE}
+    """Ratios to stock yolov8 of the same scale; E to the stock model the config is built on when it was measured
+    (``yolo26n-cot`` against ``yolo26n``: what the block costs, not what the base saves), else to yolov8."""
+    stock = {(r["family"], r["scale"]): r for r in rows if r["stock"]}
     for r in rows:
-        ref = reference.get(r["scale"])
-        ratios = {}
-        if ref is not None:
-            for key in ("params", "gflops", "torch_ms", "onnx_ms", "train_step_ms", "train_peak_mib"):
-                if r[key] is not None and ref[key]:
-                    ratios[key] = r[key] / ref[key]
-        r["ratios"] = ratios
-        r["E_torch"] = ratios["torch_ms"] / ratios["gflops"] if "torch_ms" in ratios else float("nan")
-        r["E_onnx"] = ratios["onnx_ms"] / ratios["gflops"] if "onnx_ms" in ratios else None
+        r["ratios"] = _ratios(r, stock.get((REFERENCE, r["scale"])))
+        base = base_family(r["family"])
+        r["e_reference"] = base if not r["stock"] and (base, r["scale"]) in stock else REFERENCE
+        to_base = _ratios(r, stock.get((r["e_reference"], r["scale"])))
+        r["E_torch"] = to_base["torch_ms"] / to_base["gflops"] if "torch_ms" in to_base else float("nan")
+        r["E_onnx"] = to_base["onnx_ms"] / to_base["gflops"] if "onnx_ms" in to_base else None
 
 
 def check_report(report: dict) -> None:
@@ -292,14 +304,18 @@ def check_report(report: dict) -> None:
                 raise ValueError(f"{row.get('model')}: no {key!r}")
             if not isinstance(row[key], kind) or (kind is float and isinstance(row[key], bool)):
                 raise ValueError(f"{row['model']}: {key}={row[key]!r} is not {kind}")
-    scales = {r["scale"] for r in report["rows"]}
-    for scale in scales:
-        if not any(r["family"] == REFERENCE and r["scale"] == scale for r in report["rows"]):
+    stock = {(r["family"], r["scale"]) for r in report["rows"] if r["stock"]}
+    for scale in {r["scale"] for r in report["rows"]}:
+        if (REFERENCE, scale) not in stock:
             raise ValueError(f"no stock {REFERENCE} at scale {scale}: ratios need it")
+    for row in report["rows"]:
+        if (row["e_reference"], row["scale"]) not in stock:
+            raise ValueError(f"{row['model']}: E is to stock {row['e_reference']}, which the report does not hold")
 
 
 def markdown(report: dict) -> str:
-    """The README table: one row per model, ratios to stock yolov8 of the same scale in brackets."""
+    """The README table: one row per model, ratios to stock yolov8 of the same scale in brackets, E to the row's
+    ``e_reference`` (named in the cell when it is not yolov8)."""
 
     def cell(value, ratio, fmt):
         if value is None:
@@ -315,43 +331,58 @@ def markdown(report: dict) -> str:
         q = r["ratios"]
         name = f"`{r['model']}`" + (" (stock)" if r["stock"] else "")
         e_onnx = f"{r['E_onnx']:.2f}" if r["E_onnx"] is not None else "-"
+        e_to = (f" (to {scaled(r['e_reference'], r['scale']).removesuffix('.yaml')})"
+                if r["e_reference"] != REFERENCE else "")
         lines.append(
             f"| {name} | {cell(r['params'] / 1e6, q.get('params'), '.2f')} | "
             f"{cell(r['gflops'], q.get('gflops'), '.1f')} | {r['gflops_flop_counter']:.1f} | "
             f"{cell(r['torch_ms'], q.get('torch_ms'), '.1f')} | {cell(r['onnx_ms'], q.get('onnx_ms'), '.1f')} | "
             f"{cell(r['train_step_ms'], q.get('train_step_ms'), '.0f')} | "
-            f"{cell(r['train_peak_mib'], q.get('train_peak_mib'), '.0f')} | {r['E_torch']:.2f} / {e_onnx} |")
+            f"{cell(r['train_peak_mib'], q.get('train_peak_mib'), '.0f')} | {r['E_torch']:.2f} / {e_onnx}{e_to} |")
     return "\n".join(lines) + "\n"
 
 
+_BASE_COLORS = {"yolov8": "tab:blue", "yolo11": "tab:orange", "yolo12": "tab:purple", "yolo26": "tab:green"}
+_FAMILY_MARKERS = {"": "o", "bot3": "s", "cot": "^", "smt": "D", "cmt": "P"}
+
+
 def plot(report: dict, path: Path) -> None:
-    """Latency against GFLOPs, one labelled point per model; PyTorch and ONNX Runtime side by side."""
+    """Latency against GFLOPs, one point per model (colour: the stock base, marker: the block family, filled grey
+    edge: stock), a panel per runtime and scale, with the E = 1 line through stock yolov8 of that scale."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     runtimes = [("torch_ms", "PyTorch")] + ([("onnx_ms", "ONNX Runtime")] if any(
         r["onnx_ms"] is not None for r in report["rows"]) else [])
-    fig, axes = plt.subplots(1, len(runtimes), figsize=(6.5 * len(runtimes), 5), squeeze=False)
-    for ax, (key, title) in zip(axes[0], runtimes):
-        for r in report["rows"]:
-            if r[key] is None:
-                continue
-            ax.scatter(r["gflops"], r[key], marker="o" if r["stock"] else "s", color="tab:gray" if r["stock"] else
-                       "tab:blue")
-            ax.annotate(r["model"].removesuffix(".yaml"), (r["gflops"], r[key]), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
-        for ref in (r for r in report["rows"] if r["family"] == REFERENCE and r[key] is not None):
-            xs = [x["gflops"] for x in report["rows"] if x["scale"] == ref["scale"]]
-            ax.plot([min(xs), max(xs)], [ref[key] * g / ref["gflops"] for g in (min(xs), max(xs))], ls="--", lw=0.8,
-                    color="tab:gray", label="E = 1 (latency in proportion to GFLOPs, through stock yolov8)"
-                    if ref["scale"] == report["rows"][0]["scale"] else None)
-        ax.legend(loc="upper left", fontsize=8)
-        ax.set(xlabel="GFLOPs (Ultralytics, 640 px)", ylabel=f"ms, batch 1, {report['imgsz']} px, "
-               f"{report['threads']} thread(s)", title=f"{title} (grey: stock, blue: yolo_hybrid)")
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
+    scales = list(dict.fromkeys(r["scale"] for r in report["rows"]))
+    fig, axes = plt.subplots(len(runtimes), len(scales), figsize=(6.5 * len(scales), 4.8 * len(runtimes)),
+                             squeeze=False)
+    for (key, title), row_axes in zip(runtimes, axes):
+        for scale, ax in zip(scales, row_axes):
+            rows = [r for r in report["rows"] if r["scale"] == scale and r[key] is not None]
+            for r in rows:
+                base, _, family = r["family"].partition("-")
+                ax.scatter(r["gflops"], r[key], s=46, color=_BASE_COLORS.get(base, "tab:gray"),
+                           marker=_FAMILY_MARKERS.get(family, "X"), edgecolors="black" if r["stock"] else "none")
+                ax.annotate(r["model"].removesuffix(".yaml"), (r["gflops"], r[key]), fontsize=6,
+                            xytext=(4, -2), textcoords="offset points")
+            ref = next((r for r in rows if r["family"] == REFERENCE), None)
+            if ref is not None:
+                xs = [r["gflops"] for r in rows]
+                ax.plot([min(xs), max(xs)], [ref[key] * g / ref["gflops"] for g in (min(xs), max(xs))], ls="--",
+                        lw=0.8, color="tab:gray")
+            ax.set(xlabel="GFLOPs (Ultralytics, 640 px)", ylabel=f"ms, batch 1, {report['imgsz']} px, "
+                   f"{report['threads']} thread(s)", title=f"{title}, scale {scale}")
+            ax.grid(alpha=0.3)
+    handles = [Line2D([], [], ls="", marker="o", color=c, label=b) for b, c in _BASE_COLORS.items()]
+    handles += [Line2D([], [], ls="", marker=m, color="black", mfc="white", label=f or "stock (black edge)")
+                for f, m in _FAMILY_MARKERS.items()]
+    handles.append(Line2D([], [], ls="--", color="tab:gray", label="E = 1 through stock yolov8"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -427,7 +458,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="benchmarks/results/bench", help="path stem of the .json, .md and .png")
     parser.add_argument("--quick", action="store_true", help="64 px, one round, scale n: checks the pipeline only")
     parser.add_argument("--compare-training", action="store_true",
-                        help="instead: train each detect config and stock yolov8 at scale n, seed by seed")
+                        help="instead: train each detect config and its stock base at scale n, seed by seed")
     parser.add_argument("--data", default=None, help="dataset YAML for --compare-training (default: synthetic shapes)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -444,7 +475,8 @@ def main(argv=None) -> int:
     stem = Path(args.out)
     stem.parent.mkdir(parents=True, exist_ok=True)
     if args.compare_training:
-        configs = [scaled(f, "n") for f in (REFERENCE, *args.ours)]
+        bases = dict.fromkeys([REFERENCE, *(base_family(f) for f in args.ours)])  # each config's own stock base
+        configs = [scaled(f, "n") for f in (*bases, *args.ours)]
         setup = {"data": args.data or "synthetic shapes (256/64 images)", "epochs": args.epochs, "imgsz": args.imgsz,
                  "batch": args.batch, "device": args.device, "seeds": args.seeds}
         path = stem.with_name(stem.name + "_training.json")

@@ -34,7 +34,8 @@ import os
 import sys
 import threading
 import warnings
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 __all__ = [
     "KINDS",
@@ -43,6 +44,7 @@ __all__ = [
     "BlockEntry",
     "register_block",
     "registered_blocks",
+    "live_blocks",
     "subscribe",
     "discover",
 ]
@@ -221,6 +223,11 @@ def registered_blocks() -> dict[str, BlockEntry]:
     """Every registered YAML name and its entry (a copy), in registration order."""
     with _lock:
         return dict(_entries)
+
+
+def live_blocks() -> Mapping[str, BlockEntry]:
+    """A read-only view of the registry that follows later registrations (the parser reads it at every call)."""
+    return MappingProxyType(_entries)
 
 
 def subscribe(listener: Callable[[BlockEntry], None]) -> None:

@@ -71,17 +71,19 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
             raise
 
         from yolo_hybrid import registry
-        from yolo_hybrid.integration import batchnorm, configs, heads, parser
+        from yolo_hybrid.integration import batchnorm, configs, fuse, heads, parser
 
         report = {"blocks": [], "ultralytics": version, "trigger": trigger, "safe_globals": 0, "flop_rules": False}
         try:
-            parser.extend_parse_model(tasks, chosen, report, registry._entries)
+            parser.extend_parse_model(tasks, chosen, report, registry.live_blocks())
         except UnsupportedUltralyticsError as error:
             _explain_later(tasks, f"ultralytics {version}: {error}")
             raise UnsupportedUltralyticsError(f"ultralytics {version}: {error}") from error
-        heads.patch_guess_model_task(tasks, lambda: frozenset(n for n, e in registry._entries.items() if e.kind == "head"),
+        heads.patch_guess_model_task(tasks,
+                                     lambda: frozenset(n for n, e in registry.live_blocks().items() if e.kind == "head"),
                                      check=lambda d: parser.check_requirement(d, version))
         batchnorm.patch_initialize_weights(tasks)
+        fuse.patch_fuse(tasks)
         import ultralytics.utils.checks as checks  # already imported by tasks itself
 
         configs.patch_check_file(checks)
@@ -144,7 +146,7 @@ def _explain_later(tasks, reason: str) -> None:
         from yolo_hybrid.integration import configs, parser
         from yolo_hybrid.nn import YAML_BLOCKS
 
-        parser.explain_unregistered(tasks, frozenset(YAML_BLOCKS) | frozenset(registry._entries), reason)
+        parser.explain_unregistered(tasks, frozenset(YAML_BLOCKS) | frozenset(registry.live_blocks()), reason)
         configs.patch_check_file(checks)
     except Exception:  # best effort: the original error is what the caller sees first
         pass

@@ -26,6 +26,7 @@ from yolo_hybrid.errors import check_divisible, hidden_width
 from yolo_hybrid.nn.attention_budget import check_attention_budget
 from yolo_hybrid.nn.csp import C3K2_ARGS, C2Layout, C3k2Layout, StackLayout, c3k2_width
 from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
+from yolo_hybrid.nn.fold import fold_bn_after, fold_bn_before_pointwise, fold_identity_into_depthwise
 from yolo_hybrid.nn.init import init_as_linear_, init_kaiming_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
 from yolo_hybrid.nn.tracing import is_capturing, is_compiling
@@ -238,6 +239,24 @@ class IRFFN(nn.Module):
         h = self.bn2(self.act2(h + self.dwconv(h)))
         return self.bn3(self.conv2(h))
 
+    def forward_fuse(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward`` after ``fuse()``: the shortcut is in ``dwconv``, bn2 and bn3 are in ``conv2``."""
+        return self.conv2(self.act2(self.dwconv(self.bn1(self.act1(self.conv1(x))))))
+
+    def fuse(self) -> None:
+        """Fold the ``h + dwconv(h)`` shortcut into ``dwconv`` and bn2 (before it) and bn3 (after it) into ``conv2``.
+
+        Exact up to float rounding, for inference (eval statistics), idempotent. bn1 stays: ``dwconv`` pads its
+        input with zeros, which bn1's shift would have to reach too.
+        """
+        if "bn2" not in self._modules:
+            return
+        fold_identity_into_depthwise(self.dwconv)
+        fold_bn_before_pointwise(self.bn2, self.conv2)
+        fold_bn_after(self.conv2, self.bn3)
+        del self.bn2, self.bn3
+        self.forward = self.forward_fuse
+
 
 class CMTLayer(nn.Module):
     """One CMT block: ``x = x + LPU(x)``; ``x = x + drop(LMHSA(LN(x)))``; ``x = x + drop(IRFFN(LN(x)))``.
@@ -270,6 +289,19 @@ class CMTLayer(nn.Module):
         x = x + self.lpu(x)
         x = x + self.drop_path(self.attn(self.norm1(x)))
         return x + self.drop_path(self.ffn(self.norm2(x)))
+
+    def forward_fuse(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward`` after ``fuse()``: the LPU's shortcut is in ``lpu``."""
+        x = self.lpu(x)
+        x = x + self.drop_path(self.attn(self.norm1(x)))
+        return x + self.drop_path(self.ffn(self.norm2(x)))
+
+    def fuse(self) -> None:
+        """Fold the LPU's shortcut ``x + dwconv(x)`` into its conv (exact up to float rounding; idempotent)."""
+        if self.forward == self.forward_fuse:
+            return
+        fold_identity_into_depthwise(self.lpu)
+        self.forward = self.forward_fuse
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)

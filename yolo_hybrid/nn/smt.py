@@ -30,6 +30,7 @@ from yolo_hybrid.errors import check_divisible, hidden_width
 from yolo_hybrid.nn.attention_budget import check_attention_budget
 from yolo_hybrid.nn.csp import C3K2_ARGS, C2fLayout, C2Layout, C3k2Layout, StackLayout, c3k2_width
 from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
+from yolo_hybrid.nn.fold import fold_bn_after, fold_identity_into_depthwise
 from yolo_hybrid.nn.init import init_as_linear_, init_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d
 from yolo_hybrid.nn.tracing import is_capturing, is_exporting
@@ -107,6 +108,12 @@ class ScaleAwareModulation(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(self.modulator(x) * self.v(x))
+
+    def fuse(self) -> None:
+        """Fold the SAA's BN into ``proj0`` (exact up to float rounding, eval statistics; idempotent)."""
+        if isinstance(self.bn, nn.BatchNorm2d):
+            fold_bn_after(self.proj0, self.bn)
+            self.bn = nn.Identity()
 
 
 class SMTAttention(nn.Module):
@@ -194,6 +201,17 @@ class DetailFFN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.fc1(x)
         return self.fc2(self.act(h + self.dwconv(h)))
+
+    def forward_fuse(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward`` after ``fuse()``: the shortcut is in ``dwconv``."""
+        return self.fc2(self.act(self.dwconv(self.fc1(x))))
+
+    def fuse(self) -> None:
+        """Fold the ``h + dwconv(h)`` shortcut into ``dwconv`` (exact up to float rounding; idempotent)."""
+        if self.forward == self.forward_fuse:
+            return
+        fold_identity_into_depthwise(self.dwconv)
+        self.forward = self.forward_fuse
 
 
 class SMTBlock(nn.Module):
