@@ -347,7 +347,7 @@ _FAMILY_MARKERS = {"": "o", "bot3": "s", "cot": "^", "smt": "D", "cmt": "P"}
 
 
 def plot(report: dict, path: Path) -> None:
-    """Latency against GFLOPs, one point per model (colour: the stock base, marker: the block family, filled grey
+    """Latency against GFLOPs, one point per model (colour: the stock base, marker: the block family, black
     edge: stock), a panel per runtime and scale, with the E = 1 line through stock yolov8 of that scale."""
     import matplotlib
 

@@ -28,16 +28,16 @@ def test_ultralytics_fuse_folds_our_blocks_and_keeps_outputs(cfg):
     model = randomize_(build_model(yolo_hybrid.config_path(cfg), "n"))
     assert _unfolded(model)
     x = torch.rand(1, 3, 64, 96)
+    def head(out):  # eval output: a tensor, or (prediction, raw maps) by task and version
+        return out[0] if isinstance(out, (tuple, list)) else out
+
     with torch.no_grad():
-        before = model(x)
-        before = before[0] if isinstance(before, (tuple, list)) else before
+        before = head(model(x))
         model.fuse(verbose=False)
         assert _unfolded(model) == []
-        after = model(x)
-        after = after[0] if isinstance(after, (tuple, list)) else after
+        after = head(model(x))
         model.fuse(verbose=False)
-        again = model(x)
-        again = again[0] if isinstance(again, (tuple, list)) else again
+        again = head(model(x))
     torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(again, after)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 __all__ = ["bn_scale_shift", "fold_bn_after", "fold_bn_before_pointwise", "fold_identity_into_depthwise"]
 
@@ -46,8 +47,8 @@ def _set(conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tensor) -> None:
 @torch.no_grad()
 def fold_bn_after(conv: nn.Conv2d, bn: nn.modules.batchnorm._BatchNorm) -> None:
     """Make ``conv`` compute ``bn(conv(x))`` (eval statistics); ``bn`` is then to be dropped."""
-    scale, shift = bn_scale_shift(bn)
-    _set(conv, conv.weight * scale.view(-1, 1, 1, 1), _with_bias(conv) * scale + shift)
+    _set(conv, *fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight,
+                                     bn.bias))
 
 
 @torch.no_grad()
