@@ -179,6 +179,30 @@ def test_two_user_classes_under_one_name_collide():
     assert "BOUND tests.user_blocks __main__" in out
 
 
+def test_ultralytics_fuse_folds_a_registered_user_block_once():
+    code = textwrap.dedent("""
+        import copy, torch
+        import tests.user_blocks
+        from ultralytics.nn.tasks import DetectionModel
+        from ultralytics.utils import ROOT, YAML
+        d = YAML.load(ROOT / "cfg/models/v8/yolov8.yaml")
+        d["backbone"][2] = [-1, 1, "FoldableConv", [128]]
+        model = DetectionModel({**d, "scale": "n"}, verbose=False).eval()
+        block = model.model[2]
+        torch.manual_seed(0)
+        block.bn.running_mean.normal_(); block.bn.running_var.uniform_(0.5, 2); block.bn.weight.data.normal_()
+        x = torch.rand(1, 3, 64, 96)
+        with torch.no_grad():
+            before = model(x)[0]
+            model.fuse(verbose=False); model.fuse(verbose=False)
+            after = model(x)[0]
+        print("FOLDED", type(block.bn).__name__, block.fuse_calls, float((before - after).abs().max()))
+    """)
+    out = assert_ok(run_python(code, cwd=ROOT))
+    name, calls, diff = next(line for line in out.splitlines() if line.startswith("FOLDED")).split()[1:]
+    assert (name, calls) == ("Identity", "1") and float(diff) < 1e-3, out
+
+
 def _plugin_site(tmp_path, modules: dict, entry_points: dict):
     """A folder with plugin modules and a distribution declaring them in the yolo_hybrid.blocks entry-point group."""
     site = tmp_path / "site"

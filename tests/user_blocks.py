@@ -39,6 +39,24 @@ class GatedConv(nn.Module):
         return self.conv(x) * self.gate(x).sigmoid()
 
 
+@register_block(kind="base")
+class FoldableConv(nn.Module):
+    """A plain conv then its own BatchNorm, which ``fuse()`` folds into the conv (counting the calls)."""
+
+    def __init__(self, c1: int, c2: int):
+        super().__init__()
+        self.conv, self.bn, self.fuse_calls = nn.Conv2d(c1, c2, 3, 1, 1), nn.BatchNorm2d(c2), 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+    def fuse(self) -> None:
+        self.fuse_calls += 1
+        if isinstance(self.bn, nn.BatchNorm2d):
+            self.conv = torch.nn.utils.fusion.fuse_conv_bn_eval(self.conv, self.bn)
+            self.bn = nn.Identity()
+
+
 @register_block(kind="head", name="MaxPoolClassify")
 class MaxPoolHead(nn.Module):
     """Global max pool then a linear layer to nc classes (softmax at inference, as Ultralytics' Classify)."""

@@ -28,15 +28,8 @@ DEPLOY = [t.name for t in TARGETS.values() if t.toolchain == "deploy" and t.name
 CASES = [("detect", family, target) for target in DEPLOY for family in FAMILIES] + [
     (task, family, target) for task in ("segment", "pose", "obb", "classify") for target in QUICK for family in FAMILIES
 ]
-# Where we still fail and stock does not (issue #8 stays open for these): each with the converter's own message.
-KNOWN = {
-    ("detect", "cot", "paddle"): dict(run=False, reason="Paddle Inference: 'onednn_op.reshape raises an EnforceNotMet "
-                                      "exception', then hangs and aborts ('double free or corruption')"),
-    ("detect", "smt", "paddle"): dict(reason="X2Paddle output drifts from PyTorch (5 px after training; SMT's MSA "
-                                      "alone differs by 6e-3)"),
-    ("detect", "cmt", "paddle"): dict(reason="X2Paddle: 'Do not support transform type NoneType to tensor' for the "
-                                      "bias gather rel_bias[:, index]"),
-}
+# Where we fail and stock does not, each with the converter's own message (none at present).
+KNOWN: dict = {}  # e.g. (task, family, target): dict(reason="the converter's message"), run=False if it aborts
 CASES = [pytest.param(*case, marks=pytest.mark.xfail(strict=True, **KNOWN[case])) if case in KNOWN else case
          for case in CASES]
 if os.environ.get("YOLO_HYBRID_DEPLOY_TARGETS"):  # e.g. "ncnn,mnn" to rerun a few

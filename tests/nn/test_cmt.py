@@ -217,3 +217,12 @@ def test_half_precision_attention_does_not_overflow():
     out = LightweightMHSA.attend(q.half(), k.half(), v.half(), bias.half())
     assert out.dtype == torch.float16
     torch.testing.assert_close(out.double(), expected, atol=2e-2, rtol=2e-2)
+
+
+def test_traced_bias_gathers_index_only_the_leading_axis():
+    """X2Paddle (Paddle export) cannot convert ``aten::index`` with a slice before the index (``table[:, idx]``)."""
+    attn = LightweightMHSA(16, heads=2, sr=2).eval()
+    traced = torch.jit.trace(attn, torch.randn(1, 16, 6, 5))
+    index_lists = [[str(i.type()) for i in list(node.inputs())[1].node().inputs()]
+                   for node in traced.inlined_graph.nodes() if node.kind() == "aten::index"]
+    assert index_lists and all(kinds == ["Tensor"] for kinds in index_lists), index_lists

@@ -37,3 +37,10 @@ def test_traced_graph_uses_the_exported_form():
     assert "layer_norm" not in str(traced.graph) and "permute" not in str(traced.graph)
     x = torch.randn(2, 8, 6, 5)
     torch.testing.assert_close(traced(x), norm(x), rtol=1e-5, atol=1e-5)
+
+
+def test_traced_form_squares_without_pow():
+    """Paddle Inference's oneDNN Pow gives wrong values after a channel mean of a conv output (Paddle export)."""
+    traced = torch.jit.trace(LayerNorm2d(8).eval(), torch.randn(1, 8, 4, 4))
+    ops = {node.kind() for node in traced.inlined_graph.nodes()}
+    assert "aten::mean" in ops and not {"aten::pow", "aten::square"} & ops, ops

@@ -29,6 +29,7 @@ from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.fold import fold_bn_after, fold_bn_before_pointwise, fold_identity_into_depthwise
 from yolo_hybrid.nn.init import init_as_linear_, init_kaiming_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
+from yolo_hybrid.nn.pad import ZeroPad2d
 from yolo_hybrid.nn.tracing import is_capturing, is_compiling
 from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, divides, has_hidden, yaml_block
 
@@ -113,7 +114,7 @@ class LightweightMHSA(nn.Module):
         self.k = nn.Conv2d(dim, self.qk_dim, 1)
         self.v = nn.Conv2d(dim, dim, 1)
         self.reduce = (
-            nn.Sequential(nn.ConstantPad2d((0, sr - 1, 0, sr - 1), 0.0), nn.Conv2d(dim, dim, sr, sr, groups=dim),
+            nn.Sequential(ZeroPad2d((0, sr - 1, 0, sr - 1)), nn.Conv2d(dim, dim, sr, sr, groups=dim),
                           SingleValueBatchNorm2d(dim))
             if sr > 1
             else nn.Identity()
@@ -128,18 +129,24 @@ class LightweightMHSA(nn.Module):
         """The bias (heads, H*W, Wk*Hk) for this map size, gathered from the offset table; keys x-major (see forward).
 
         Built from whole rows, never element by element (a per-element gather of the (heads, N, N_k) result was the
-        slowest op of the model in ONNX Runtime): the table's rows for every (query row, key row) pair, moved to
+        slowest op of the model in ONNX Runtime): the table's rows for every (head, query row, key row), moved to
         (heads, H, span, Hk) while small, then one gather over the column offsets copies a Hk-vector per
-        (query pixel, key column). Ranks stay <= 4 for converters.
+        (head, query pixel, key column). Both gathers index only the leading axis of a flattened table, with the
+        head folded into a flat index that a reshape follows at once: X2Paddle (Paddle export) cannot convert a slice
+        before the index (``table[:, idx]``), and its gather prepends a unit axis that only a reshape absorbs. The
+        output comes out in the logits' order with no transpose; ranks stay <= 4.
         """
         span = 2 * self.max_size - 1
         device = self.rel_bias.device
         rows = reduced_offsets(height, key_height, self.sr, self.max_size, device, anchor)  # (H, Hk)
         cols = reduced_offsets(width, key_width, self.sr, self.max_size, device, anchor)  # (W, Wk)
-        by_row = self.rel_bias.reshape(self.heads, span, span)[:, rows.reshape(-1)]  # (heads, H*Hk, span)
-        by_row = by_row.reshape(self.heads, height, key_height, span).transpose(2, 3)  # (heads, H, span, Hk)
-        bias = by_row[:, :, cols.reshape(-1)]  # (heads, H, W*Wk, Hk)
-        return bias.reshape(self.heads, height * width, key_width * key_height)
+        head = torch.arange(self.heads, device=device)[:, None]
+        row_index = head * span + rows.reshape(1, -1)  # (heads, H*Hk) into the (heads * span) table rows
+        by_row = self.rel_bias.reshape(self.heads * span, span)[row_index.reshape(-1)]  # (heads * H * Hk, span)
+        by_row = by_row.reshape(self.heads * height, key_height, span).transpose(1, 2).reshape(-1, key_height)
+        head_row = (head * height + torch.arange(height, device=device)).reshape(-1, 1) * span  # (heads * H, 1)
+        col_index = head_row + cols.reshape(1, -1)  # (heads * H, W*Wk) into the (heads * H * span) rows
+        return by_row[col_index.reshape(-1)].reshape(self.heads, height * width, key_width * key_height)
 
     def cached_bias(self, height, width, key_height, key_width) -> torch.Tensor:
         """``relative_bias``, kept per size while nothing needs its gradient (eval under no_grad / inference_mode).
@@ -173,10 +180,12 @@ class LightweightMHSA(nn.Module):
         key_height, key_width = reduced.shape[-2:]
         n, nk = height * width, key_height * key_width
         check_attention_budget(self, x, self.heads, nk)
-        q = (self.q(x) * self.scale).reshape(b, self.heads, self.qk_dim // self.heads, n).transpose(-1, -2)
+        d_qk, d_v = self.qk_dim // self.heads, self.dim // self.heads
+        # flatten(2) before each split into heads: a view, but Paddle Inference's oneDNN matmul is wrong without it
+        q = (self.q(x) * self.scale).flatten(2).reshape(b, self.heads, d_qk, n).transpose(-1, -2)
         # keys x-major (Wk, Hk): the bias then comes out of its gather in the logits' order, with no transpose
-        k = self.k(reduced).transpose(-1, -2).reshape(b, self.heads, self.qk_dim // self.heads, nk)
-        v = self.v(reduced).transpose(-1, -2).reshape(b, self.heads, self.dim // self.heads, nk).transpose(-1, -2)
+        k = self.k(reduced).transpose(-1, -2).flatten(2).reshape(b, self.heads, d_qk, nk)
+        v = self.v(reduced).transpose(-1, -2).flatten(2).reshape(b, self.heads, d_v, nk).transpose(-1, -2)
         out = self.attend(q, k, v, self.bias_for(x, key_height, key_width))
         return self.proj(out.transpose(-1, -2).reshape(b, self.dim, height, width))
 
@@ -208,6 +217,12 @@ class LightweightMHSA(nn.Module):
         state = super().__getstate__()
         state.pop("_bias_cache", None)
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        reduce = self._modules.get("reduce")
+        if isinstance(reduce, nn.Sequential) and isinstance(reduce[0], nn.ConstantPad2d):  # pickled by <= 0.2.0
+            reduce[0] = ZeroPad2d(reduce[0].padding)
 
 
 class IRFFN(nn.Module):

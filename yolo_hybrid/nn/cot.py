@@ -31,6 +31,7 @@ from ultralytics.nn.modules import Conv
 from yolo_hybrid.errors import check_divisible
 from yolo_hybrid.nn.csp import C3K2_ARGS, C2fLayout, C3k2Layout, C3Layout, c3k2_width
 from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
+from yolo_hybrid.nn.pad import zero_pad2d
 from yolo_hybrid.nn.tracing import is_capturing
 from yolo_hybrid.spec import FLAG, RATIO, Arg, Choice, Rule, yaml_block
 
@@ -46,7 +47,7 @@ def _shifted_views(value: torch.Tensor, groups: int, kernel_size: int):
     """Zero-padded ``value`` viewed as (B, C/G, G, H+2p, W+2p): channel c = s*G + g, so dim 2 is c mod G."""
     b, c, height, width = value.shape
     pad = kernel_size // 2
-    return F.pad(value, (pad, pad, pad, pad)).reshape(b, c // groups, groups, height + 2 * pad, width + 2 * pad)
+    return zero_pad2d(value, pad, pad, pad, pad).reshape(b, c // groups, groups, height + 2 * pad, width + 2 * pad)
 
 
 def _aggregate_graph(value: torch.Tensor, weight: torch.Tensor, kernel_size: int) -> torch.Tensor:

@@ -36,7 +36,7 @@ class LayerNorm2d(nn.LayerNorm):
         inference of ONNX simplifiers, and the model's outputs then lose their static channel dimension.
         """
         centred = x - x.mean(1, keepdim=True)
-        var = centred.pow(2).mean(1, keepdim=True)
+        var = (centred * centred).mean(1, keepdim=True)  # not pow(2): wrong in Paddle Inference's oneDNN kernels
         return centred * torch.rsqrt(var + self.eps) * self.weight[:, None, None] + self.bias[:, None, None]
 
 

@@ -176,8 +176,12 @@ class SMTAttention(nn.Module):
         return kv[:, : self.dim], kv[:, self.dim :]
 
     def tokens(self, t: torch.Tensor, b, n) -> torch.Tensor:
-        """(B, dim, H, W) -> (B*heads, H*W, d): heads folded into the batch, d contiguous channels per head."""
-        return t.reshape(b * self.heads, self.dim_head, n).transpose(1, 2)
+        """(B, dim, H, W) -> (B*heads, H*W, d): heads folded into the batch, d contiguous channels per head.
+
+        Flattened to (B, dim, H*W) first, a view here: Paddle Inference's oneDNN matmul is wrong on a conv output
+        reshaped straight to (B*heads, d, N) (by up to the logits' size; exact after the flatten).
+        """
+        return t.flatten(2).reshape(b * self.heads, self.dim_head, n).transpose(1, 2)
 
 
 class DetailFFN(nn.Module):
