@@ -4,9 +4,8 @@
 only knows Ultralytics' modules, so it is wrapped (once) to call first the ``fuse()`` method of every module whose
 class comes from yolo_hybrid or was registered with ``register_block`` (a user's block folds like ours), once per
 module, then the original. A ``fuse`` that Ultralytics defines (a registered subclass of one of its modules) is left
-to Ultralytics. A quantisation-aware model (``tasks.is_qat``, 8.4) keeps our blocks
-as trained, as Ultralytics keeps its own merged branches: a fold would change the weight ranges its fake-quantisers
-learned.
+to Ultralytics. A quantisation-aware model (``tasks.is_qat``, 8.4) keeps our blocks as trained, as Ultralytics keeps
+its own merged branches: a fold would change the weight ranges its fake-quantisers learned.
 """
 
 from __future__ import annotations

@@ -134,7 +134,8 @@ class LightweightMHSA(nn.Module):
         (head, query pixel, key column). Both gathers index only the leading axis of a flattened table, with the
         head folded into a flat index that a reshape follows at once: X2Paddle (Paddle export) cannot convert a slice
         before the index (``table[:, idx]``), and its gather prepends a unit axis that only a reshape absorbs. The
-        output comes out in the logits' order with no transpose; ranks stay <= 4.
+        output comes out in the logits' order with no transpose. Ranks stay <= 3: onnx2tf (TF SavedModel) lays out
+        every 4-D tensor as an image, and a 4-D index tensor came out of it wrong.
         """
         span = 2 * self.max_size - 1
         device = self.rel_bias.device
