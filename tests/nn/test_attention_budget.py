@@ -45,6 +45,17 @@ def test_warning_once_per_layer_and_size(monkeypatch):
     assert "logit matrix" in str(budget[0].message)
 
 
+def test_every_new_layer_warns_even_where_a_freed_one_lived(monkeypatch):
+    """Python reuses a freed module's id() for the next one: "once per layer" must not silence the new layer."""
+    monkeypatch.setattr(attention_budget, "WARN_BYTES", 1000)
+    x = torch.randn(1, 16, 8, 8)
+    for _ in range(4):
+        with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+            warnings.simplefilter("always")
+            CMTBlock(16, 16, 1, heads=1, sr=1).eval()(x)
+        assert sum("global attention" in str(w.message) for w in caught) == 1
+
+
 def test_fused_attention_is_only_reported(monkeypatch):
     # SMT's MSA runs PyTorch's fused SDPA without a mask: the logits are streamed, never held, so it is not refused
     monkeypatch.setattr(attention_budget, "WARN_BYTES", 1000)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import weakref
 
 import torch
 
@@ -26,7 +27,7 @@ FIX = (
     "Fix: place global attention where the map is small (P5, stride 32), use key/value spatial reduction (CMT's sr), "
     "or a smaller imgsz."
 )
-_warned: set = set()
+_warned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module -> sizes it has warned about
 
 
 class AttentionBudgetError(YoloHybridError, MemoryError):
@@ -89,7 +90,7 @@ def check_attention_budget(module, x: torch.Tensor, heads: int, n_key: int, mate
         cost = f"needs a {_gib(need)} logit matrix"
     else:
         cost = f"computes {need // x.element_size():,} logits per forward (streamed, but quadratic in N)"
-    key = (id(module), height, width, n_key, b)
-    if key not in _warned:
-        _warned.add(key)
+    sizes = _warned.setdefault(module, set())  # by the module itself: a freed module's id() is reused by new ones
+    if (height, width, n_key, b) not in sizes:
+        sizes.add((height, width, n_key, b))
         warnings.warn(f"{what} {cost}. {FIX}", RuntimeWarning, stacklevel=3)
