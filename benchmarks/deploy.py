@@ -1,13 +1,16 @@
 """Deployment matrix: each bundled config next to the stock model of the same task, in every export target, one run.
 
     python benchmarks/deploy.py [--tasks detect segment ...] [--families bot3 cot smt cmt] [--targets onnx ncnn ...]
-                                [--epochs 30] [--imgsz 160] [--readme]
+                                [--generation yolov8|yolo11|yolo26] [--epochs 30] [--imgsz 160] [--readme]
 
-Per task, the stock YOLOv8n model and our configs at scale n are trained briefly on the synthetic data of that task
-(so there are predictions to compare), then each is exported by Ultralytics' exporter to each target whose toolchain is
-importable here and run through Ultralytics' AutoBackend (``yolo_hybrid.integration.deploy.check_target``). Per cell:
+Per task, the stock model of the generation (YOLOv8n by default) and our configs at scale n are trained briefly on the
+synthetic data of that task (so there are predictions to compare), then each is exported by Ultralytics' exporter to
+each target whose toolchain is importable here and run through Ultralytics' AutoBackend
+(``yolo_hybrid.integration.deploy.check_target``). Per cell:
 exported or the converter's error, the largest absolute difference of the raw output from the fused PyTorch model on a
-fixed input, whether the predictions on the validation images are the same, and the file size.
+fixed input, whether the predictions on the validation images are the same, and the file size. Int8 targets calibrate
+on the training images and report their drift only: the same difference, and how many of PyTorch's predictions they
+find again (same class, IoU >= 0.5), next to the stock model's, with no parity claim.
 Writes ``benchmarks/results/deploy.json`` and ``deploy.md``; ``--readme`` also replaces the README's table.
 Run it in the deploy venv (``scripts/setup_deploy.sh``) for the heavy toolchains; targets not installed are listed as
 such.
@@ -22,6 +25,7 @@ import platform
 import re
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -33,7 +37,8 @@ prepare_offline(WORK / "ultralytics_config")
 os.environ.setdefault("YOLO_VERBOSE", "False")
 
 from yolo_hybrid.data import make_dataset  # noqa: E402
-from yolo_hybrid.integration.deploy import STOCK_PREFIX, TARGETS, TOLERANCE, Outcome, available, deploys  # noqa: E402
+from yolo_hybrid.integration.deploy import (  # noqa: E402
+    MATCH_IOU, STOCK_PREFIX, TARGETS, TOLERANCE, Outcome, available, deploys)
 
 README_START, README_END = "<!-- deploy-table:start -->", "<!-- deploy-table:end -->"
 
@@ -49,6 +54,22 @@ def train(cfg: str, data: Path, epochs: int, imgsz: int, project: Path) -> str:
     return str(Path(project) / Path(cfg).stem / "weights" / "last.pt")
 
 
+def calibration_data(data: Path, task: str) -> Path:
+    """A copy of the dataset YAML whose ``val`` split is the training images, which int8 exports calibrate on.
+
+    The predictions are compared on the validation images, so calibration never sees them. Classification datasets
+    are folders and are passed as they are (their int8 exports calibrate on the validation images).
+    """
+    if task == "classify":
+        return data
+    from ultralytics.utils import YAML
+
+    spec = YAML.load(data)
+    path = Path(data).with_name("calibration.yaml")
+    YAML.save(path, {**spec, "val": spec["train"]})
+    return path
+
+
 def cell(outcome: dict | None, target) -> str:
     """One Markdown cell: ok with diff, predictions compared and size, or what failed."""
     if outcome is None:
@@ -59,6 +80,9 @@ def cell(outcome: dict | None, target) -> str:
         return f"exports, {outcome['size_mb']:.1f} MB (runs on macOS)"
     if not outcome["ran"]:
         return "exports, fails to run"
+    if target.int8:
+        found = "" if outcome["found"] is None else f", {outcome['found']}/{outcome['predictions']} boxes found"
+        return f"runs, drift {outcome['max_abs_diff']:.0e}{found}, {outcome['size_mb']:.1f} MB"
     ok = deploys(Outcome(**outcome))
     n = outcome["predictions"]
     same = "" if outcome["same_predictions"] is None else (f", same {n} boxes" if outcome["same_predictions"]
@@ -72,6 +96,12 @@ def markdown(results: list[dict], targets: list[str]) -> str:
              "|---|" + "---|" * len(results)]
     for t in targets:
         lines.append(f"| `{t}` | " + " | ".join(cell(row["targets"].get(t), TARGETS[t]) for row in results) + " |")
+    if any(TARGETS[t].int8 for t in targets):
+        note = (f"`*-int8` rows are drift, not parity: the same largest raw-output difference from the fused float "
+                f"PyTorch model, and how many of PyTorch's predictions the int8 model finds again (same class, IoU >= "
+                f"{MATCH_IOU}). `onnx-int8`, `openvino-int8` and `litert-int8` quantize weights and activations, "
+                f"calibrated on the training images; `mnn-int8` stores int8 weights and computes in float.")
+        lines += ["", *textwrap.wrap(note, 120, break_on_hyphens=False)]
     errors = [(row["model"], t, o["error"]) for row in results for t, o in row["targets"].items() if o and o["error"]]
     if errors:
         lines += ["", "Errors, as the converters report them (last lines):", ""]
@@ -84,6 +114,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tasks", nargs="+", default=["detect"], choices=list(STOCK_PREFIX))
     parser.add_argument("--families", nargs="+", default=["bot3", "cot", "smt", "cmt"])
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
+    parser.add_argument("--generation", default="yolov8", choices=["yolov8", "yolo11", "yolo26"],
+                        help="the stock models and our configs of this YOLO generation")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--imgsz", type=int, default=160)
     parser.add_argument("--train-images", type=int, default=64)
@@ -110,8 +142,10 @@ def main(argv=None) -> int:
         data = make_dataset(WORK / task, task, n_train=args.train_images, n_val=8, imgsz=args.imgsz)
         folder = Path(data) if Path(data).is_dir() else Path(data).parent
         images = sorted(str(p) for p in (folder / ("val" if task == "classify" else "images/val")).rglob("*.jpg"))[:4]
-        stock = f"{STOCK_PREFIX[task]}.yaml"
-        configs = [stock] + [f"{STOCK_PREFIX[task]}-{family}.yaml" for family in args.families]
+        calibration = calibration_data(data, task)
+        prefix = STOCK_PREFIX[task].replace("yolov8", args.generation)
+        stock = f"{prefix}.yaml"
+        configs = [stock] + [f"{prefix}-{family}.yaml" for family in args.families]
         for cfg in configs:
             model = train(cfg, data, args.epochs, args.imgsz, WORK / "runs" / task)  # each target in a child process
             row = {"task": task, "model": cfg.replace(".yaml", ""), "stock": cfg == stock, "targets": {}}
@@ -120,15 +154,15 @@ def main(argv=None) -> int:
                     row["targets"][name] = None
                     continue
                 outcome = check_target_isolated(model, name, imgsz=args.imgsz, workdir=WORK / "export" / task / cfg,
-                                                images=images, conf=args.conf, name=cfg,
+                                                images=images, conf=args.conf, name=cfg, data=calibration,
                                                 timeout=args.timeout).as_dict()
                 row["targets"][name] = outcome
                 print(f"[{time.perf_counter() - start:7.1f} s] {cfg:28s} {name:20s} {cell(outcome, TARGETS[name])}"
                       + (f"  ({outcome['error'][:160]})" if outcome["error"] else ""), flush=True)
             results.append(row)
     report = {"ultralytics": ultralytics.__version__, "python": platform.python_version(), "imgsz": args.imgsz,
-              "conf": args.conf,
-              "epochs": args.epochs, "tolerance": TOLERANCE, "installed": installed, "results": results}
+              "generation": args.generation, "conf": args.conf, "epochs": args.epochs, "tolerance": TOLERANCE,
+              "installed": installed, "results": results}
     return publish(report, Path(args.out), args.readme)
 
 

@@ -18,7 +18,7 @@ from yolo_hybrid.integration.deploy import TARGETS, TOLERANCE, check_target
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-CORE = [t for t in TARGETS.values() if t.toolchain == "core"]
+CORE = [t for t in TARGETS.values() if t.toolchain == "core" and not t.int8]  # int8: drift, in tests/deploy
 IMGSZ = 64
 
 

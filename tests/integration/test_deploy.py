@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from yolo_hybrid.integration.deploy import (
     TARGETS,
     available,
+    check_target,
     check_target_isolated,
     compare_predictions,
+    count_found,
     write_onnx2tf_calibration_sample,
 )
 from yolo_hybrid.nn.tracing import is_capturing
@@ -27,6 +30,30 @@ def test_a_moved_box_a_missing_box_or_another_class_do_not_match():
     assert compare_predictions(BOXES, moved) == (False, "class 2 box off by 2.50 px")
     assert not compare_predictions(BOXES, BOXES[:1])[0]
     assert not compare_predictions(BOXES, [BOXES[0], (1, 0.4, BOXES[1][2])])[0]
+
+
+def test_int8_finds_boxes_by_class_and_overlap():
+    square = (0, 0.9, (0.0, 0.0, 10.0, 10.0))
+    assert count_found([square], [(0, 0.5, (0.0, 0.0, 10.0, 5.0))]) == 1  # IoU 50/100: at the 0.5 threshold
+    assert count_found([square], [(0, 0.5, (5.0, 0.0, 15.0, 10.0))]) == 0  # IoU 50/150
+    assert count_found([square], [(1, 0.9, square[2])]) == 0  # another class
+    assert count_found([square, square], [square]) == 1  # each exported prediction found once
+    assert count_found(BOXES, list(reversed(BOXES))) == 2
+
+
+def test_int8_obb_corners_and_classification_rows_are_found():
+    obb = (3, 0.8, (0.0, 0.0, 10.0, 0.0, 10.0, 10.0, 0.0, 10.0))  # four corners of a 10 px square
+    assert count_found([obb], [(3, 0.6, (0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 10.0, 0.0))]) == 1
+    assert count_found([obb], [(3, 0.6, (0.0, 0.0, 4.0, 0.0, 4.0, 10.0, 0.0, 10.0))]) == 0  # IoU 40/100
+    assert count_found([(7, 0.9, ())], [(7, 0.4, ())]) == 1 and count_found([(7, 0.9, ())], [(6, 0.9, ())]) == 0
+
+
+def test_int8_targets_are_drift_only_and_calibrated_ones_need_data(tmp_path):
+    int8 = {t.name: t.int8 for t in TARGETS.values() if t.int8}
+    assert int8 == {"onnx-int8": "static", "openvino-int8": "static", "litert-int8": "static", "mnn-int8": "weights"}
+    assert all(TARGETS[n].options.get("quantize") == 8 for n in int8)
+    with pytest.raises(ValueError, match="onnx-int8.*pass data="):
+        check_target(None, "onnx-int8", workdir=tmp_path)
 
 
 def test_core_targets_need_only_the_projects_own_install():

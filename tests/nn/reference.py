@@ -1,4 +1,4 @@
-"""Helpers shared by the numeric tests: BatchNorm written out, and BN layers with non-trivial statistics."""
+"""Helpers shared by the numeric tests: BatchNorm written out, BN layers with non-trivial statistics, traced op kinds."""
 
 from __future__ import annotations
 
@@ -22,3 +22,9 @@ def randomize_(module: torch.nn.Module) -> torch.nn.Module:
             m.weight.data.copy_(torch.randn(m.num_features, generator=gen))
             m.bias.data.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
     return module.eval()
+
+
+def traced_ops(traced: torch.jit.ScriptModule) -> set[str]:
+    """The op kinds (``aten::pad``, ...) of a traced module's graph, submodules inlined."""
+    return {node.kind() for node in traced.inlined_graph.nodes()}
+

@@ -11,6 +11,7 @@ import torch.nn as nn
 
 from yolo_hybrid.nn.cmt import LightweightMHSA
 from yolo_hybrid.nn.cot import CoT
+from tests.nn.reference import traced_ops
 from yolo_hybrid.nn.pad import ZeroPad2d, zero_pad2d
 
 PAD_OPS = {"aten::pad", "aten::constant_pad_nd"}  # F.pad traces as either, by torch version
@@ -26,16 +27,12 @@ def _padded_by_hand(x: torch.Tensor, left: int, right: int, top: int, bottom: in
     return out
 
 
-def _ops(graph_module) -> set:
-    return {node.kind() for node in graph_module.inlined_graph.nodes()}
-
-
 @pytest.mark.parametrize("pads", PADS)
 def test_eager_and_traced_equal_the_zeros_by_hand(pads):
     x = torch.randn(2, 3, 5, 4)
     torch.testing.assert_close(zero_pad2d(x, *pads), _padded_by_hand(x, *pads), rtol=0, atol=0)
     traced = torch.jit.trace(ZeroPad2d(pads), x)
-    assert not _ops(traced) & PAD_OPS
+    assert not traced_ops(traced) & PAD_OPS
     other = torch.randn(1, 3, 7, 9)  # the crop follows the traced sizes
     torch.testing.assert_close(traced(other), _padded_by_hand(other, *pads), rtol=0, atol=0)
 
@@ -45,7 +42,7 @@ def test_traced_blocks_record_no_pad_and_keep_their_values(block):
     module = block().eval()
     x = torch.randn(1, 16, 9, 7)
     traced = torch.jit.trace(module, x)
-    assert not _ops(traced) & PAD_OPS
+    assert not traced_ops(traced) & PAD_OPS
     with torch.no_grad():
         torch.testing.assert_close(traced(x), module(x), rtol=1e-5, atol=1e-5)
 

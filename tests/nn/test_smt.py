@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import math
 
 import pytest
@@ -120,6 +121,24 @@ def test_sam_matches_slow_reference(heads, size):
     m = randomize_(ScaleAwareModulation(heads * 4, heads=heads)).double()
     x = torch.randn(2, heads * 4, *size, dtype=torch.float64)
     torch.testing.assert_close(m(x), reference_sam(m, x))
+
+
+@pytest.mark.parametrize("heads,size", [(4, (8, 8)), (3, (4, 9))])
+def test_sam_onnx_export_matches_slow_reference_without_a_shuffle(heads, size):
+    """Under ONNX export the shuffle is folded into proj0 (a sum over heads): no Reshape/Transpose reaches onnx2tf,
+    which misplaces the shuffled map when its side equals the channels per head (here 8 x 8 with 8 per head)."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    m = randomize_(ScaleAwareModulation(heads * 8, heads=heads))
+    x = torch.randn(1, heads * 8, *size)
+    buffer = io.BytesIO()
+    torch.onnx.export(m, (x,), buffer, opset_version=18, dynamo=False)
+    ops = {n.op_type for n in onnx.load_from_string(buffer.getvalue()).graph.node}
+    assert not ops & {"Reshape", "Transpose"}, ops
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    out = torch.from_numpy(session.run(None, {session.get_inputs()[0].name: x.numpy()})[0])
+    with torch.no_grad():
+        torch.testing.assert_close(out.double(), reference_sam(m.double(), x.double()), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("use_sdpa", [True, False])

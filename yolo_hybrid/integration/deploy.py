@@ -1,10 +1,12 @@
 """Export a model through Ultralytics' own exporter and check the exported model against the fused PyTorch model.
 
 One description per deployment target (``TARGETS``): the Ultralytics ``format=``, its export options, the Python
-modules its converter and its runtime need, and whether the runtime runs on Linux. ``check_target`` exports, loads
-the result with Ultralytics' ``AutoBackend`` (what ``YOLO('model.onnx').predict`` uses), compares raw outputs on one
-input and, given images, compares the predictions at ``conf`` with the PyTorch model's. The tests, the deployment
-benchmark (``benchmarks/deploy.py``) and the README's deployment table all go through this one function.
+modules its converter and its runtime need, whether the runtime runs on Linux and whether the export is int8.
+``check_target`` exports, loads the result with Ultralytics' ``AutoBackend`` (what ``YOLO('model.onnx').predict``
+uses), compares raw outputs on one input and, given images, compares the predictions at ``conf`` with the PyTorch
+model's. Float targets must match PyTorch (``deploys``); int8 targets report their drift (the same figures, plus how
+many of PyTorch's predictions they find again) next to the stock model's, with no parity claim. The tests, the
+deployment benchmark (``benchmarks/deploy.py``) and the README's deployment table all go through this one function.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib.util
+import math
 import os
 import shutil
 import time
@@ -21,10 +24,11 @@ from pathlib import Path
 
 __all__ = [
     "Target", "TARGETS", "Outcome", "check_target", "check_target_isolated", "available", "exported_size",
-    "write_onnx2tf_calibration_sample", "STOCK_PREFIX", "TOLERANCE", "deploys",
+    "write_onnx2tf_calibration_sample", "STOCK_PREFIX", "TOLERANCE", "deploys", "count_found", "MATCH_IOU",
 ]
 
 TOLERANCE = 1e-3  # largest absolute difference of raw head outputs (pixels, scores) that counts as parity
+MATCH_IOU = 0.5  # an int8 prediction finds a PyTorch one of the same class at this IoU or more
 STOCK_PREFIX = {"detect": "yolov8n", "segment": "yolov8n-seg", "pose": "yolov8n-pose", "obb": "yolov8n-obb",
                 "classify": "yolov8n-cls"}  # the stock scale-n model per task; ours are f"{prefix}-{family}.yaml"
 
@@ -40,6 +44,9 @@ class Target:
         requires (tuple[str, ...]): Importable modules the converter and runtime need.
         runs_on_linux (bool): Whether the exported model can be run here (CoreML runs only on macOS).
         toolchain (str): ``core`` (always installed with the project) or ``deploy`` (the deploy test group's venv).
+        int8 (str): ``""`` for a float export; ``"static"`` for int8 weights and activations calibrated on images
+            (``check_target(data=...)``); ``"weights"`` for int8 weights computed in float. Int8 drift is reported,
+            not judged.
     """
 
     name: str
@@ -48,6 +55,7 @@ class Target:
     requires: tuple[str, ...] = ()
     runs_on_linux: bool = True
     toolchain: str = "deploy"
+    int8: str = ""
 
 
 TARGETS: dict[str, Target] = {
@@ -67,6 +75,12 @@ TARGETS: dict[str, Target] = {
         Target("saved_model", "saved_model", {}, ("tensorflow", "onnx2tf")),
         Target("paddle", "paddle", {}, ("paddle", "x2paddle")),
         Target("coreml", "coreml", {}, ("coremltools",), runs_on_linux=False),
+        # Static int8: weights and activations, calibrated on data= (ONNX Runtime: Conv/Gemm/MatMul only).
+        Target("onnx-int8", "onnx", {"quantize": 8}, ("onnx", "onnxruntime"), toolchain="core", int8="static"),
+        Target("openvino-int8", "openvino", {"quantize": 8}, ("openvino", "nncf"), int8="static"),
+        Target("litert-int8", "litert", {"quantize": 8}, ("litert_torch", "ai_edge_litert", "ai_edge_quantizer"),
+               int8="static"),
+        Target("mnn-int8", "mnn", {"quantize": 8}, ("MNN", "onnxruntime"), int8="weights"),  # --weightQuantBits 8
     )
 }
 
@@ -85,6 +99,7 @@ class Outcome:
     output_scale: float | None = None
     same_predictions: bool | None = None
     predictions: int | None = None
+    found: int | None = None
     prediction_note: str | None = None
     export_seconds: float | None = None
     error: str | None = None
@@ -94,9 +109,14 @@ class Outcome:
 
 
 def deploys(outcome: Outcome) -> bool:
-    """Exported, and (where it can run here) within ``TOLERANCE`` of PyTorch with the same predictions if compared."""
+    """Exported, and (where it can run here) within ``TOLERANCE`` of PyTorch with the same predictions if compared.
+
+    An int8 target deploys when it exports and runs with finite outputs of the right shape; its drift is reported.
+    """
     if not TARGETS[outcome.target].runs_on_linux:
         return outcome.exported
+    if TARGETS[outcome.target].int8:
+        return outcome.ran and math.isfinite(outcome.max_abs_diff)
     return outcome.ran and outcome.max_abs_diff <= TOLERANCE and outcome.same_predictions is not False
 
 
@@ -194,8 +214,38 @@ def compare_predictions(reference: list[tuple], exported: list[tuple], pixel_tol
     return True, f"{len(reference)} predictions, largest corner difference {worst:.3f} px"
 
 
+def _box(coords: tuple) -> tuple[float, float, float, float]:
+    """Axis-aligned (x1, y1, x2, y2) of a box given as corners (xyxy, or an OBB's four xy points)."""
+    xs, ys = coords[0::2], coords[1::2]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _iou(a: tuple, b: tuple) -> float:
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = _box(a), _box(b)
+    inter = max(0.0, min(ax2, bx2) - max(ax1, bx1)) * max(0.0, min(ay2, by2) - max(ay1, by1))
+    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def count_found(reference: list[tuple], exported: list[tuple], iou: float = MATCH_IOU) -> int:
+    """How many ``reference`` predictions an ``exported`` one of the same class overlaps at ``iou`` or more.
+
+    Greedy by reference confidence, each exported prediction used once; OBBs compare their axis-aligned extents and
+    classification rows (no box) match on the class alone.
+    """
+    unused, found = list(exported), 0
+    for cls, _, box in sorted(reference, key=lambda row: -row[1]):
+        scores = [(1.0 if not box else _iou(box, other), i) for i, (c, _, other) in enumerate(unused) if c == cls]
+        best = max(scores, default=(0.0, -1))
+        if best[0] >= iou:
+            found += 1
+            unused.pop(best[1])
+    return found
+
+
 def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | Path | None = None,
-                 images: list | None = None, conf: float = 0.25, name: str | None = None) -> Outcome:
+                 images: list | None = None, conf: float = 0.25, name: str | None = None,
+                 data: str | Path | None = None) -> Outcome:
     """Export ``model`` to ``target`` with Ultralytics' exporter and compare the result with the fused PyTorch model.
 
     Args:
@@ -207,14 +257,23 @@ def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | P
         images (list | None): Image paths or arrays for the prediction comparison (skipped when None).
         conf (float): Confidence threshold of that comparison.
         name (str | None): Model label for the outcome (default: the model's YAML or weights name).
+        data (str | Path | None): Calibration dataset (Ultralytics ``data=``; its ``val`` images are used), required
+            by static int8 targets.
 
     Returns:
         (Outcome): Exported or not (with the converter's own error), file size, maximum absolute difference of the raw
-        output on a fixed random input, and whether the predictions are the same.
+        output on a fixed random input, and whether the predictions are the same (int8: how many are found again).
+
+    Raises:
+        ValueError: A static int8 target without ``data``.
     """
     from ultralytics import YOLO
 
     target = TARGETS[target] if isinstance(target, str) else target
+    calibrated = target.int8 == "static"
+    if calibrated and data is None:
+        raise ValueError(f"target {target.name!r} is int8 and calibrates on images: pass data=<dataset YAML or folder>")
+    options = {**target.options, **({"data": str(data)} if calibrated else {})}
     label = name or Path(str(getattr(model, "ckpt_path", None) or model.model.yaml.get("yaml_file", "model"))).name
     outcome = Outcome(target=target.name, model=label)
     source, folder = model, Path.cwd()
@@ -231,7 +290,7 @@ def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | P
         with contextlib.chdir(folder):
             if target.format in ("saved_model", "pb", "edgetpu"):
                 write_onnx2tf_calibration_sample()
-            path = source.export(format=target.format, imgsz=imgsz, device="cpu", verbose=False, **target.options)
+            path = source.export(format=target.format, imgsz=imgsz, device="cpu", verbose=False, **options)
     except Exception as exc:  # the converter's own message is the finding
         outcome.error = f"export: {_error_text(exc)}"
         return outcome
@@ -281,13 +340,13 @@ def _compare(outcome: Outcome, target: Target, path: str, source, reference, img
         common = dict(imgsz=imgsz, conf=conf, device="cpu", verbose=False)
         ours = _predictions(exported_model.predict(images, **common))
         theirs = _predictions(source.predict(images, **common))
-        outcome.predictions = len(theirs)
+        outcome.predictions, outcome.found = len(theirs), count_found(theirs, ours)
         outcome.same_predictions, outcome.prediction_note = compare_predictions(theirs, ours)
 
 
 def check_target_isolated(model: str | Path, target: str, imgsz: int = 160, workdir: str | Path | None = None,
                           images: list | None = None, conf: float = 0.25, name: str | None = None,
-                          timeout: float = 1800) -> Outcome:
+                          data: str | Path | None = None, timeout: float = 1800) -> Outcome:
     """``check_target`` in a child interpreter, for converters that can abort the process (a native crash).
 
     Args:
@@ -303,10 +362,11 @@ def check_target_isolated(model: str | Path, target: str, imgsz: int = 160, work
 
     request = {"model": str(model), "target": target, "imgsz": imgsz, "workdir": None if workdir is None else
                str(workdir), "images": None if images is None else [str(i) for i in images], "conf": conf,
-               "name": name or Path(str(model)).name}
+               "name": name or Path(str(model)).name, "data": None if data is None else str(data)}
     code = ("import json, sys\nfrom ultralytics import YOLO\nfrom yolo_hybrid.integration.deploy import check_target\n"
             "r = json.loads(sys.argv[1])\n"
-            "o = check_target(YOLO(r['model']), r['target'], r['imgsz'], r['workdir'], r['images'], r['conf'], r['name'])\n"
+            "o = check_target(YOLO(r['model']), r['target'], r['imgsz'], r['workdir'], r['images'], r['conf'],\n"
+            "                 r['name'], r['data'])\n"
             "print('\\nOUTCOME ' + json.dumps(o.as_dict()), flush=True)\n")
     try:
         proc = subprocess.run([sys.executable, "-c", code, json.dumps(request)], capture_output=True, text=True,

@@ -104,7 +104,26 @@ class ScaleAwareModulation(nn.Module):
 
     def modulator(self, x: torch.Tensor) -> torch.Tensor:
         """SAA over the shuffled multi-scale map."""
-        return self.proj1(self.act(self.bn(self.proj0(self.multi_scale(self.s(x))))))
+        s = self.s(x)
+        mixed = self.mix_scales(s) if torch.onnx.is_in_onnx_export() else self.proj0(self.multi_scale(s))
+        return self.proj1(self.act(self.bn(mixed)))
+
+    def mix_scales(self, s: torch.Tensor) -> torch.Tensor:
+        """``proj0(multi_scale(s))`` without the shuffle: a sum over heads of grouped 1x1 convs (ONNX export).
+
+        ``proj0``'s group g reads channel g of every head, head i at input position i, so it is the sum over heads
+        of head i's map convolved with column i of its weight (``split`` groups of one channel). No reshape then
+        reaches the converter: onnx2tf (TF SavedModel) lays the shuffled map out wrongly when its side equals the
+        channels per head (yolov8n-smt at 128 px, yolo11n-smt at 64; yolov8x-smt at 640 by the same arithmetic), and
+        the grouped conv after it fails.
+        """
+        parts = s.split(self.split, dim=1)
+        weight = self.proj0.weight  # (expand_ratio * dim, heads, 1, 1)
+        out = None
+        for i, (conv, part) in enumerate(zip(self.local_convs, parts)):
+            term = F.conv2d(conv(part), weight[:, i : i + 1], groups=self.split)
+            out = term if out is None else out + term
+        return out + self.proj0.bias.view(1, -1, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(self.modulator(x) * self.v(x))
