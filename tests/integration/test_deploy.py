@@ -32,6 +32,20 @@ def test_a_moved_box_a_missing_box_or_another_class_do_not_match():
     assert not compare_predictions(BOXES, [BOXES[0], (1, 0.4, BOXES[1][2])])[0]
 
 
+def test_an_obb_model_without_boxes_has_no_predictions():
+    """Untrained OBB models predict nothing; the comparison must read that as zero rows, not fail on the reshape."""
+    from ultralytics.engine.results import Results
+
+    from yolo_hybrid.integration.deploy import _predictions
+
+    empty = Results(np.zeros((16, 16, 3), np.uint8), path="empty.jpg", names={0: "a"}, obb=torch.zeros(0, 7))
+    one = Results(np.zeros((16, 16, 3), np.uint8), path="one.jpg", names={0: "a"},
+                  obb=torch.tensor([[8.0, 8.0, 4.0, 2.0, 0.0, 0.9, 0.0]]))
+    assert _predictions([empty]) == []
+    (cls, conf, corners), = _predictions([one])
+    assert cls == 0 and abs(conf - 0.9) < 1e-6 and len(corners) == 8
+
+
 def test_int8_finds_boxes_by_class_and_overlap():
     square = (0, 0.9, (0.0, 0.0, 10.0, 10.0))
     assert count_found([square], [(0, 0.5, (0.0, 0.0, 10.0, 5.0))]) == 1  # IoU 50/100: at the 0.5 threshold

@@ -189,7 +189,7 @@ def _predictions(results) -> list[tuple]:
             rows.append((int(r.probs.top1), float(r.probs.top1conf), ()))
             continue
         boxes = r.obb if r.obb is not None else r.boxes
-        coords = boxes.xyxyxyxy.reshape(len(boxes), -1) if r.obb is not None else boxes.xyxy
+        coords = boxes.xyxyxyxy.reshape(len(boxes), 8) if r.obb is not None else boxes.xyxy  # 8: also with no boxes
         rows.extend((int(c), float(s), tuple(b)) for c, s, b in zip(boxes.cls.tolist(), boxes.conf.tolist(),
                                                                     coords.tolist()))
     return rows
