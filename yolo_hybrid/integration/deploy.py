@@ -214,17 +214,12 @@ def compare_predictions(reference: list[tuple], exported: list[tuple], pixel_tol
     return True, f"{len(reference)} predictions, largest corner difference {worst:.3f} px"
 
 
-def _box(coords: tuple) -> tuple[float, float, float, float]:
-    """Axis-aligned (x1, y1, x2, y2) of a box given as corners (xyxy, or an OBB's four xy points)."""
-    xs, ys = coords[0::2], coords[1::2]
-    return min(xs), min(ys), max(xs), max(ys)
+def _extents(rows: list[tuple]):
+    """(n, 4) axis-aligned xyxy of the rows' boxes, given as corners (xyxy, or an OBB's four xy points)."""
+    import torch
 
-
-def _iou(a: tuple, b: tuple) -> float:
-    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = _box(a), _box(b)
-    inter = max(0.0, min(ax2, bx2) - max(ax1, bx1)) * max(0.0, min(ay2, by2) - max(ay1, by1))
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    return inter / union if union > 0 else 0.0
+    corners = torch.tensor([box for _, _, box in rows], dtype=torch.float64).reshape(len(rows), -1, 2)
+    return torch.cat([corners.amin(1), corners.amax(1)], 1)
 
 
 def count_found(reference: list[tuple], exported: list[tuple], iou: float = MATCH_IOU) -> int:
@@ -233,13 +228,19 @@ def count_found(reference: list[tuple], exported: list[tuple], iou: float = MATC
     Greedy by reference confidence, each exported prediction used once; OBBs compare their axis-aligned extents and
     classification rows (no box) match on the class alone.
     """
-    unused, found = list(exported), 0
-    for cls, _, box in sorted(reference, key=lambda row: -row[1]):
-        scores = [(1.0 if not box else _iou(box, other), i) for i, (c, _, other) in enumerate(unused) if c == cls]
-        best = max(scores, default=(0.0, -1))
-        if best[0] >= iou:
+    from ultralytics.utils.metrics import box_iou
+
+    reference = sorted(reference, key=lambda row: -row[1])
+    boxed = bool(reference and exported and reference[0][2])
+    # eps=0 keeps an overlap of exactly ``iou`` found; a degenerate box gives nan, which is never >= iou
+    overlaps = box_iou(_extents(reference), _extents(exported), eps=0).tolist() if boxed else None
+    unused, found = set(range(len(exported))), 0
+    for r, (cls, _, _) in enumerate(reference):
+        scores = [(overlaps[r][e] if boxed else 1.0, e) for e in unused if exported[e][0] == cls]
+        best, e = max(scores, default=(0.0, -1))
+        if best >= iou:
             found += 1
-            unused.pop(best[1])
+            unused.discard(e)
     return found
 
 
