@@ -4,14 +4,15 @@
 
 Variants (each measured in its own fresh process, so peak RSS is not shared):
 * ``cot3-shifted``: our CoT3 as shipped (local aggregation from k^2 shifted slices of one padded tensor, accumulated
-  in place, hand-written backward);
+  in place, hand-written backward; norms, activations and fusion recomputed in backward);
 * ``cot3-shifted-ckpt``: the same with activation checkpointing of the CoT layers (``checkpoint=True``);
 * ``cot3-unfold``: our CoT3 with the aggregation done the usual way, ``F.unfold`` (k^2 copies of the values) times the
   broadcast weights, summed -- written here for the comparison only;
 * ``c3-plain``: Ultralytics' C3 of plain 3x3 bottlenecks, same channels and depth (the goal: CoT3 <= 1.5x its peak).
 
-Peak memory = the process's peak resident set size during the first forward+backward minus the peak before it (model
-and input excluded); time = median of the following --runs passes. CPU, float32.
+Peak memory = the process's peak resident set size during the first full-size forward+backward minus the peak before
+it (model and input excluded), after one pass on a 16x16 input that loads what is imported on first use; time = median
+of the following --runs passes. CPU, float32.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def child(variant: str, batch: int, channels: int, size: int, n: int, runs: int)
 
     torch.manual_seed(0)
     module = build(variant, channels, n).train()
+    # a small pass first: lazy imports on first use (torch.utils.checkpoint: ~150 MiB of code) are not activations
+    module(torch.randn(2, channels, 16, 16, requires_grad=True)).square().mean().backward()
+    module.zero_grad(set_to_none=True)
     x = torch.randn(batch, channels, size, size, requires_grad=True)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     module(x).square().mean().backward()  # first pass: its peak is the measurement (later passes reuse freed memory)

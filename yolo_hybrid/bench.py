@@ -135,7 +135,11 @@ def _train_step(model, batch: dict) -> None:
 
 def train_peak_mib(name: str, threads: int, batch: int = TRAIN_BATCH, imgsz: int = TRAIN_IMGSZ) -> float | None:
     """Peak memory one training step adds, in a fresh process: Linux's RSS high-water mark (VmHWM), reset through
-    ``/proc/self/clear_refs`` just before the step, minus the RSS then. None where /proc cannot do that."""
+    ``/proc/self/clear_refs`` just before the step, minus the RSS then. None where /proc cannot do that.
+
+    A step on 2 images of 64 px runs first: modules imported on first use (``torch.utils.checkpoint`` imports
+    ``torch._dynamo``, ~150 MiB, which any training run's optimizer imports anyway) are not the step's memory.
+    """
     code = (
         "import json, re, tempfile, torch\n"
         "from yolo_hybrid.integration.offline import prepare_offline\n"
@@ -145,6 +149,7 @@ def train_peak_mib(name: str, threads: int, batch: int = TRAIN_BATCH, imgsz: int
         "def kib(key): return int(re.search(key + r':\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
         f"torch.set_num_threads({threads})\n"
         f"m = _build({name!r}).train(); m.args = get_cfg()\n"
+        "_train_step(m, train_batch(m, 2, 64))\n"
         f"b = train_batch(m, {batch}, {imgsz})\n"
         "open('/proc/self/clear_refs', 'w').write('5')\n"
         "before = kib('VmRSS')\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -102,18 +103,52 @@ def test_radix_order_is_interleaved_dynamic_first():
     torch.testing.assert_close(layer(x), k2)
 
 
+def definition(layer: CoT, x: torch.Tensor) -> torch.Tensor:
+    """The CoT layer written out from its definition (train-mode BNs update ``layer``'s running statistics once)."""
+    b, c, height, width = x.shape
+    k1 = F.relu(layer.key.bn(F.conv2d(x, layer.key.conv.weight, padding=1, groups=4)))
+    hidden = layer.embed_in.act(layer.embed_in.bn(F.conv2d(torch.cat((x, k1), 1), layer.embed_in.conv.weight)))
+    w = layer.embed(hidden).reshape(b, c // 8, 9, height, width)
+    k2 = F.silu(layer.bn(reference_aggregate(layer.value.bn(F.conv2d(x, layer.value.conv.weight)), w, 3)))
+    a = torch.softmax(layer.select((k1 + k2).mean((2, 3), keepdim=True)).reshape(b, c, 2), -1)
+    return a[..., 0, None, None] * k2 + a[..., 1, None, None] * k1
+
+
 def test_cot_layer_matches_reference_composition():
     """Whole layer vs the definition, with the literal-loop aggregation."""
     layer = randomize_(CoT(16)).double()
     x = torch.randn(2, 16, 4, 5, dtype=torch.float64)
-    k1 = F.relu(layer.key.bn(F.conv2d(x, layer.key.conv.weight, padding=1, groups=4)))
-    hidden = layer.embed_in.act(layer.embed_in.bn(F.conv2d(torch.cat((x, k1), 1), layer.embed_in.conv.weight)))
-    w = layer.embed(hidden).reshape(2, 2, 9, 4, 5)
-    k2 = F.silu(layer.bn(reference_aggregate(layer.value(x), w, 3)))
-    logits = layer.select((k1 + k2).mean((2, 3), keepdim=True)).reshape(2, 16, 2)
-    a = torch.softmax(logits, -1)
-    expected = a[..., 0, None, None] * k2 + a[..., 1, None, None] * k1
-    torch.testing.assert_close(layer(x), expected)
+    torch.testing.assert_close(layer(x), definition(copy.deepcopy(layer), x))
+
+
+def test_training_recomputes_only_the_cheap_part_and_trains_as_the_definition():
+    """Training keeps the convolutions' outputs for backward and recomputes the rest: output, every gradient and the
+    running statistics (updated once) equal the definition's, and backward holds at most 8 maps of the layer's size
+    (7.3 here, input included; storing every intermediate held 16.7)."""
+    torch.manual_seed(0)
+    layer = randomize_(CoT(16)).double().train()
+    reference = copy.deepcopy(layer)
+    x = torch.randn(2, 16, 4, 5, dtype=torch.float64, requires_grad=True)
+    x_ref = x.detach().clone().requires_grad_(True)
+    saved = {}
+
+    def pack(t):
+        saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = layer(x)
+    assert sum(saved.values()) <= 8 * x.numel() * x.element_size(), sum(saved.values()) / x.numel() / x.element_size()
+    expected = definition(reference, x_ref)
+    torch.testing.assert_close(out, expected)
+    g = torch.randn_like(out)
+    out.backward(g)
+    expected.backward(g)
+    torch.testing.assert_close(x.grad, x_ref.grad)
+    for (name, p), q in zip(layer.named_parameters(), reference.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, msg=name)
+    for (name, a), b in zip(layer.state_dict().items(), reference.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
 
 
 @pytest.mark.parametrize("size", [(9, 12), (1, 1), (2, 7)])

@@ -180,6 +180,10 @@ class ConcatConv(Conv):
             start = stop
         return out if conv.bias is None else out + conv.bias.view(1, -1, 1, 1)
 
+    def conv_parts(self, *parts: torch.Tensor) -> torch.Tensor:
+        """The convolution alone (before BN and activation)."""
+        return self._conv_parts(self.conv, parts)
+
     def forward(self, *parts: torch.Tensor) -> torch.Tensor:
         return self.act(self.bn(self._conv_parts(self.conv, parts)))
 
@@ -238,12 +242,13 @@ class CoT(nn.Module):
     bias before that BN is dropped since BN absorbs it. Activations are the official ones (ReLU; SiLU after
     aggregation).
 
-    Memory: the layer keeps about eleven C x H x W intermediates for backward, where the 3x3 conv it replaces keeps
-    three. With ``checkpoint=True`` training stores only the layer's input and recomputes the rest during backward
-    (same results and BN statistics; about one extra forward of the layer). In ``benchmarks/cot_memory.py`` it pays off
-    for deep stacks (CoT3 with n=3: about 1.6x instead of 1.9x the peak of a plain C3) but not for shallow ones (n=1:
-    about 1.8x instead of 1.6x; a whole yolov8s-cot training step: 1.21x instead of 1.18x of stock YOLOv8s), hence
-    off by default. Inference and export are unaffected.
+    Memory: in training, backward keeps only the convolutions' outputs (static key, value, and the embedding before
+    its BN) and the aggregation's output; the BNs, GroupNorm, the 1x1 filter convolution (C/2 -> k^2 C/8), SiLU and
+    the fusion are recomputed from them in backward (``torch.utils.checkpoint`` on those two cheap segments, running
+    statistics updated once). That keeps about six C x H x W maps instead of eleven (CoT3 n=1: 1.28x a plain C3's
+    peak instead of 1.6x, ``benchmarks/cot_memory.py``). With ``checkpoint=True`` training stores only the layer's
+    input and recomputes the whole layer in backward (about one extra forward of the layer). Inference and export
+    run the plain composition.
 
     Args:
         c (int): Channels (divisible by 8).
@@ -286,11 +291,14 @@ class CoT(nn.Module):
             nn.Conv2d(attn_channels, 2 * c, 1),
         )
 
+    def filters(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Per-pixel k x k filters (B, C/8, k*k, H, W) from the embedding's hidden activations (B, C/2, H, W)."""
+        b, _, height, width = hidden.shape
+        return self.embed(hidden).reshape(b, self.weight_channels, self.k * self.k, height, width)
+
     def dynamic_weights(self, x: torch.Tensor, static_key: torch.Tensor) -> torch.Tensor:
         """Per-pixel k x k filters (B, C/8, k*k, H, W) from the query and the static key."""
-        b, _, height, width = x.shape
-        w = self.embed(self.embed_in(x, static_key))  # 1x1 conv of the concatenation [x, static key]
-        return w.reshape(b, self.weight_channels, self.k * self.k, height, width)
+        return self.filters(self.embed_in(x, static_key))  # 1x1 conv of the concatenation [x, static key]
 
     def fusion_weights(self, dynamic_key: torch.Tensor, static_key: torch.Tensor) -> torch.Tensor:
         """Selective-kernel weights (B, C, 2): softmax over (dynamic, static) per channel."""
@@ -311,9 +319,32 @@ class CoT(nn.Module):
     def contextual_attention(self, x: torch.Tensor) -> torch.Tensor:
         """The layer's computation (``forward`` may checkpoint it)."""
         static_key = self.key(x)
-        dynamic_key = self.act(self.bn(self.aggregate(self.value(x), self.dynamic_weights(x, static_key))))
+        recompute = self.training and torch.is_grad_enabled() and not self.checkpoint and not is_capturing()
+        if recompute and hasattr(self.value, "bn"):  # a fused layer (its BNs folded away) runs the plain composition
+            # Backward keeps the convolutions' outputs only: the norms, activations, filters and products after them
+            # are elementwise or 1x1 on C/2 channels, cheap to recompute, and would otherwise hold ~4 maps of C x H x W
+            hidden = self.embed_in.conv_parts(x, static_key)
+            aggregated = self._recomputed(self._aggregate_values, self.value.conv(x), hidden)
+            return self._recomputed(self.select_keys, aggregated, static_key)
+        return self.select_keys(self.aggregate(self.value(x), self.dynamic_weights(x, static_key)), static_key)
+
+    def _aggregate_values(self, value_logits: torch.Tensor, hidden_logits: torch.Tensor) -> torch.Tensor:
+        """``aggregate(value(x), dynamic_weights(x, k1))`` from the two convolutions' outputs before their BN."""
+        value = self.value.act(self.value.bn(value_logits))
+        return self.aggregate(value, self.filters(self.embed_in.act(self.embed_in.bn(hidden_logits))))
+
+    def select_keys(self, aggregated: torch.Tensor, static_key: torch.Tensor) -> torch.Tensor:
+        """Dynamic key ``SiLU(BN(aggregated))``, fused with the static key by the selective-kernel weights."""
+        dynamic_key = self.act(self.bn(aggregated))
         a = self.fusion_weights(dynamic_key, static_key)
         return dynamic_key * a[..., 0, None, None] + static_key * a[..., 1, None, None]
+
+    def _recomputed(self, fn, *inputs: torch.Tensor) -> torch.Tensor:
+        """``fn(*inputs)``, storing only ``inputs`` for backward (running statistics updated once, as without)."""
+        return torch.utils.checkpoint.checkpoint(
+            fn, *inputs, use_reentrant=False,
+            context_fn=lambda: (contextlib.nullcontext(), frozen_batchnorm_stats(self)),
+        )
 
 
 @yaml_block(
