@@ -24,6 +24,20 @@ def randomize_(module: torch.nn.Module) -> torch.nn.Module:
     return module.eval()
 
 
+FUSED_CPU_ATTENTION = "aten::_scaled_dot_product_flash_attention_for_cpu"
+has_fused_cpu_attention = hasattr(torch.ops.aten, FUSED_CPU_ATTENTION.split("::")[1])
+
+
+def sdpa_kernels(fn) -> set[str]:
+    """The scaled-dot-product-attention ops ``fn()`` runs (profiler names), to tell the fused kernel from PyTorch's
+    silent fallback, ``aten::_scaled_dot_product_attention_math``, which materialises the logits."""
+    from torch.profiler import profile
+
+    with profile() as prof:
+        fn()
+    return {e.key for e in prof.key_averages() if "scaled_dot_product" in e.key}
+
+
 def traced_ops(traced: torch.jit.ScriptModule) -> set[str]:
     """The op kinds (``aten::pad``, ...) of a traced module's graph, submodules inlined."""
     return {node.kind() for node in traced.inlined_graph.nodes()}

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.nn.reference import bn_eval, randomize_
+from tests.nn.reference import FUSED_CPU_ATTENTION, bn_eval, has_fused_cpu_attention, randomize_, sdpa_kernels
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn.bot import BoT3, BoTStage, BottleneckTransformer, C2fBoT, RelPosMHSA2d
 
@@ -61,6 +61,19 @@ def test_mhsa_matches_literal_loop(use_sdpa, size):
     attn.use_sdpa = use_sdpa
     x = torch.randn(2, 16, *size, dtype=torch.float64)
     torch.testing.assert_close(attn(x), reference_mhsa(attn, x), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.skipif(not has_fused_cpu_attention, reason="this torch has no fused CPU attention kernel")
+def test_mhsa_runs_the_fused_kernel_with_its_position_logits():
+    """In inference q, k, v reach SDPA with a unit stride in d, so the position logits go in as its mask and the fused
+    kernel runs (PyTorch's math fallback would also build and softmax the content logits). Training keeps the math
+    path: the mask needs a gradient, which the fused CPU kernel does not give."""
+    m = randomize_(RelPosMHSA2d(32, heads=4)).eval()
+    with torch.no_grad():
+        kernels = sdpa_kernels(lambda: m(torch.randn(2, 32, 6, 5)))
+    assert FUSED_CPU_ATTENTION in kernels and not any("math" in k for k in kernels), kernels
+    x64 = torch.randn(2, 32, 6, 5, dtype=torch.float64)
+    torch.testing.assert_close(m.double()(x64), reference_mhsa(m, x64))
 
 
 def test_offsets_beyond_max_extent_are_clipped():

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.nn.reference import bn_eval, randomize_
+from tests.nn.reference import FUSED_CPU_ATTENTION, bn_eval, has_fused_cpu_attention, randomize_, sdpa_kernels
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn.smt import (
     C2fSAM,
@@ -148,6 +148,20 @@ def test_msa_matches_attention_loop(use_sdpa, size):
     m.use_sdpa = use_sdpa
     x = torch.randn(2, 16, *size, dtype=torch.float64)
     torch.testing.assert_close(m(x), reference_msa(m, x))
+
+
+@pytest.mark.skipif(not has_fused_cpu_attention, reason="this torch has no fused CPU attention kernel")
+def test_msa_runs_the_fused_kernel_not_the_materialised_logits():
+    """q, k, v reach SDPA with a unit stride in d: otherwise PyTorch silently runs its math path, which builds the
+    (N, N) logits and took 3-6x as long on the CPU (yolov8n-smt's P4 attention at 640 px)."""
+    m = randomize_(SMTAttention(32, heads=4))
+    x = torch.randn(2, 32, 6, 5, requires_grad=True)
+    for run in (lambda: m(x).sum().backward(), lambda: m.eval()(x.detach())):
+        kernels = sdpa_kernels(run)
+        assert FUSED_CPU_ATTENTION in kernels, kernels
+        assert not any("math" in k for k in kernels), kernels
+    x64 = torch.randn(2, 32, 6, 5, dtype=torch.float64)
+    torch.testing.assert_close(m.double()(x64), reference_msa(m, x64))
 
 
 def test_block_is_prenorm_with_residuals():

@@ -143,7 +143,8 @@ class RelPosMHSA2d(nn.Module):
         qkv = self.qkv(x)
         q, k, v = (self.tokens(qkv[:, i * self.dim : (i + 1) * self.dim], b, n) for i in range(3))
         rel = self.rel_logits(q * self.scale, height, width)
-        if self.use_sdpa and not is_capturing():
+        if self.use_sdpa and not is_capturing():  # contiguous: PyTorch's fused kernels need a unit stride in d
+            q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=rel.to(q.dtype))
         else:  # plain ops under any export: every converter and ONNX opset maps MatMul/Softmax
             attn = (torch.matmul(q * self.scale, k.transpose(-1, -2)) + rel).softmax(dim=-1)

@@ -175,8 +175,8 @@ class SMTAttention(nn.Module):
         q, k, v = (self.tokens(t, b, n) for t in (self.q(x), k_map, v_map))
         fused = self.use_sdpa and not is_capturing()
         check_attention_budget(self, x, self.heads, n, materialized=not fused)  # fused SDPA streams the logits
-        if fused:
-            out = F.scaled_dot_product_attention(q, k, v)
+        if fused:  # contiguous: PyTorch's fused kernels need a unit stride in d, else SDPA materialises the logits
+            out = F.scaled_dot_product_attention(q.contiguous(), k.contiguous(), v.contiguous())
         else:  # plain ops under any export: every converter and ONNX opset maps MatMul/Softmax
             out = torch.matmul(torch.matmul(q * self.scale, k.transpose(-1, -2)).softmax(-1), v)
         out = out.transpose(1, 2).reshape(b, self.dim, height, width)
