@@ -342,7 +342,7 @@ class CoT(nn.Module):
     def _recomputed(self, fn, *inputs: torch.Tensor) -> torch.Tensor:
         """``fn(*inputs)``, storing only ``inputs`` for backward (running statistics updated once, as without)."""
         return torch.utils.checkpoint.checkpoint(
-            fn, *inputs, use_reentrant=False,
+            fn, *inputs, use_reentrant=False, preserve_rng_state=False,  # no randomness in either segment
             context_fn=lambda: (contextlib.nullcontext(), frozen_batchnorm_stats(self)),
         )
 
