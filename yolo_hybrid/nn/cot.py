@@ -246,7 +246,7 @@ class CoT(nn.Module):
     its BN) and the aggregation's output; the BNs, GroupNorm, the 1x1 filter convolution (C/2 -> k^2 C/8), SiLU and
     the fusion are recomputed from them in backward (``torch.utils.checkpoint`` on those two cheap segments, running
     statistics updated once). That keeps about six C x H x W maps instead of eleven (CoT3 n=1: 1.28x a plain C3's
-    peak instead of 1.6x, ``benchmarks/cot_memory.py``). With ``checkpoint=True`` training stores only the layer's
+    peak instead of 1.5-1.6x, ``benchmarks/cot_memory.py``). With ``checkpoint=True`` training stores only the layer's
     input and recomputes the whole layer in backward (about one extra forward of the layer). Inference and export
     run the plain composition.
 
