@@ -308,12 +308,7 @@ class CoT(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.checkpoint and self.training and torch.is_grad_enabled() and not torch.jit.is_tracing():
-            return torch.utils.checkpoint.checkpoint(
-                self.contextual_attention,
-                x,
-                use_reentrant=False,
-                context_fn=lambda: (contextlib.nullcontext(), frozen_batchnorm_stats(self)),
-            )
+            return self._recomputed(self.contextual_attention, x)
         return self.contextual_attention(x)
 
     def contextual_attention(self, x: torch.Tensor) -> torch.Tensor:
@@ -342,7 +337,7 @@ class CoT(nn.Module):
     def _recomputed(self, fn, *inputs: torch.Tensor) -> torch.Tensor:
         """``fn(*inputs)``, storing only ``inputs`` for backward (running statistics updated once, as without)."""
         return torch.utils.checkpoint.checkpoint(
-            fn, *inputs, use_reentrant=False, preserve_rng_state=False,  # no randomness in either segment
+            fn, *inputs, use_reentrant=False, preserve_rng_state=False,  # nothing random in the layer
             context_fn=lambda: (contextlib.nullcontext(), frozen_batchnorm_stats(self)),
         )
 
