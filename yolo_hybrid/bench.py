@@ -1,7 +1,7 @@
 """What each detect config costs, next to stock YOLO of the same scale, measured in one run: ``python -m yolo_hybrid.bench``.
 
     python -m yolo_hybrid.bench [--scales n s] [--imgsz 640] [--threads 1] [--runs 20] [--no-onnx] [--no-train]
-                                [--out benchmarks/results/bench] [--quick]
+                                [--allocator reuse|default] [--out benchmarks/results/bench] [--quick]
 
 Models: every bundled detect config (``yolov8``, ``yolo11`` and ``yolo26`` forms of ``-bot3``, ``-cot``, ``-smt``,
 ``-cmt``) and stock ``yolov8``, ``yolo11``, ``yolo12`` and ``yolo26`` at each scale, all built from their YAMLs (no
@@ -14,7 +14,15 @@ weights), timed round by round in turn, so every model sees the same machine sta
 * a training step with Ultralytics' loss (batch 8, 320 px, synthetic targets): median time, and the peak memory it
   adds, measured in a fresh process per model;
 * ratios to stock yolov8 of the same scale, and E = latency ratio / GFLOPs ratio to the stock model the config is
-  built on (``yolo26n-cot`` to ``yolo26n``; stock models to yolov8): 1 when it costs what its FLOPs say.
+  built on (``yolo26n-cot`` to ``yolo26n``; stock models to yolov8): 1 when it costs what its FLOPs say; the same for
+  the training step (``E_train``, against FlopCounterMode's GFLOPs of one image at the training size).
+
+Timing measures compute, not the allocator's state: glibc (Linux) otherwise returns the multi-megabyte blocks of a
+640 px forward to the system between images and page-faults them back in, 0 to ~30,000 faults per image depending on
+the process, which moved identical models by up to 15 %. ``--allocator reuse`` (default) tells glibc to keep freed
+memory for reuse (``mallopt``: no trimming, no mmap per block), as the caching allocators that PyTorch's CPU tuning
+guide recommends do; ``--allocator default`` measures glibc as it comes. Minor page faults per timed PyTorch forward
+and training step are reported either way (``torch_faults``, ``train_faults``).
 
 Writes ``<out>.json``, ``<out>.md`` (the README table) and ``<out>.png`` (latency against GFLOPs, one labelled point
 per model, PyTorch and ONNX Runtime side by side). ``--quick`` (CI) runs everything at 64 px with one timed round:
@@ -31,7 +39,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import ctypes
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -51,8 +61,41 @@ SCHEMA = {
     "model": str, "family": str, "scale": str, "stock": bool, "params": int, "gflops": float,
     "gflops_flop_counter": float, "torch_ms": float, "torch_iqr_ms": float, "onnx_ms": (float, type(None)),
     "onnx_iqr_ms": (float, type(None)), "train_step_ms": (float, type(None)), "train_peak_mib": (float, type(None)),
-    "ratios": dict, "E_torch": float, "E_onnx": (float, type(None)), "e_reference": str,
+    "train_gflops": (float, type(None)), "torch_faults": (int, type(None)), "train_faults": (int, type(None)),
+    "ratios": dict, "E_torch": float, "E_onnx": (float, type(None)), "E_train": (float, type(None)), "e_reference": str,
 }
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+
+
+def keep_freed_memory() -> str:
+    """Tell glibc to keep freed memory for reuse in this process: no trimming, large blocks from the heap, not mmap.
+
+    Both are needed: with trimming off alone, large blocks still come from mmap and fault on every allocation (60,000
+    faults per yolov8n-cmt forward); with the mmap threshold alone, the heap's top is still trimmed (21,000).
+    Returns what the timing ran with, for the report: ``"glibc, freed memory kept (mallopt)"`` or why not.
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return f"default ({platform.system()} {platform.libc_ver()[0] or 'libc'}: no glibc mallopt)"
+    libc = ctypes.CDLL(None)
+    # the mmap threshold first: trimming off with large blocks still mmap-ed is the slowest setting of all
+    if not libc.mallopt(_M_MMAP_THRESHOLD, 2**30):
+        return "default (glibc refused a 1 GiB mmap threshold)"
+    if not libc.mallopt(_M_TRIM_THRESHOLD, 2**30):
+        return "glibc, large blocks from the heap but trimmed (mallopt refused the trim threshold)"
+    return "glibc, freed memory kept (mallopt)"
+
+
+def _minor_faults() -> int | None:
+    """Minor page faults of this process so far; None where ``resource`` does not exist (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _faults_since(before: int | None) -> int | None:
+    return None if before is None else _minor_faults() - before
 
 
 def scaled(family: str, scale: str) -> str:
@@ -173,7 +216,8 @@ class Subject:
     family: str
     scale: str
     stock: bool
-    times: dict = field(default_factory=lambda: {"torch": [], "onnx": [], "train": []})
+    times: dict = field(default_factory=lambda: {"torch": [], "onnx": [], "train": [], "torch_faults": [],
+                                                 "train_faults": []})
 
     def prepare(self, imgsz: int, threads: int, onnx: bool, train: bool, workdir: Path) -> None:
         import torch
@@ -187,28 +231,31 @@ class Subject:
         self.infer_model = _build(self.name).fuse().eval()
         self.x = torch.rand(1, 3, imgsz, imgsz)
         self.session = onnx_session(self.name, imgsz, threads, workdir) if onnx else None
-        self.train_model = None
+        self.train_model, self.train_gflops = None, None
         if train:
             self.train_model = model.train()
             self.train_model.args = get_cfg()  # the loss reads its gains from the model's args, as a trainer sets
             self.batch = train_batch(self.train_model, TRAIN_BATCH, min(TRAIN_IMGSZ, imgsz))
+            self.train_gflops = flop_counter_gflops(model, min(TRAIN_IMGSZ, imgsz))
 
     def time_round(self) -> None:
         import torch
 
-        start = time.perf_counter()
+        faults, start = _minor_faults(), time.perf_counter()
         with torch.inference_mode():
             self.infer_model(self.x)
         self.times["torch"].append((time.perf_counter() - start) * 1e3)
+        self.times["torch_faults"].append(_faults_since(faults))
         if self.session is not None:
             feed = {self.session.get_inputs()[0].name: self.x.numpy()}
             start = time.perf_counter()
             self.session.run(None, feed)
             self.times["onnx"].append((time.perf_counter() - start) * 1e3)
         if self.train_model is not None:
-            start = time.perf_counter()
+            faults, start = _minor_faults(), time.perf_counter()
             _train_step(self.train_model, self.batch)
             self.times["train"].append((time.perf_counter() - start) * 1e3)
+            self.times["train_faults"].append(_faults_since(faults))
 
 
 def _median_iqr(values: list[float]) -> tuple[float | None, float | None]:
@@ -221,13 +268,21 @@ def _median_iqr(values: list[float]) -> tuple[float | None, float | None]:
 
 
 def run(names, imgsz: int = 640, threads: int = 1, runs: int = 20, warmup: int = 3, onnx: bool = True,
-        train: bool = True, memory: bool = True, progress: bool = True) -> dict:
-    """Measure every model in ``names`` (from ``model_names``); returns the report (see ``SCHEMA``)."""
+        train: bool = True, memory: bool = True, progress: bool = True, allocator: str = "reuse") -> dict:
+    """Measure every model in ``names`` (from ``model_names``); returns the report (see ``SCHEMA``).
+
+    ``allocator="reuse"`` calls ``keep_freed_memory`` first (for the rest of this process); ``"default"`` leaves
+    the allocator as it is. The training-memory figure comes from fresh processes with the default allocator either
+    way: a heap that keeps what it frees would raise the high-water mark it reads.
+    """
     import torch
     from ultralytics.utils import TQDM
 
     import yolo_hybrid
 
+    if allocator not in ("reuse", "default"):
+        raise ValueError(f"allocator={allocator!r}: use 'reuse' or 'default'")
+    allocator = keep_freed_memory() if allocator == "reuse" else "default"
     yolo_hybrid.register()
     torch.set_num_threads(threads)
     workdir = Path(tempfile.mkdtemp(prefix="yolo_hybrid_bench_"))
@@ -251,10 +306,14 @@ def run(names, imgsz: int = 640, threads: int = 1, runs: int = 20, warmup: int =
         torch_ms, torch_iqr = _median_iqr(s.times["torch"])
         onnx_ms, onnx_iqr = _median_iqr(s.times["onnx"])
         train_ms, _ = _median_iqr(s.times["train"])
+        torch_faults, train_faults = (_median_iqr([f for f in s.times[key] if f is not None])[0]
+                                      for key in ("torch_faults", "train_faults"))
         rows.append({"model": s.name, "family": s.family, "scale": s.scale, "stock": s.stock, "params": s.params,
                      "gflops": s.gflops, "gflops_flop_counter": s.gflops_flop_counter, "torch_ms": torch_ms,
                      "torch_iqr_ms": torch_iqr, "onnx_ms": onnx_ms, "onnx_iqr_ms": onnx_iqr,
-                     "train_step_ms": train_ms,
+                     "train_step_ms": train_ms, "train_gflops": s.train_gflops,
+                     "torch_faults": None if torch_faults is None else int(torch_faults),
+                     "train_faults": None if train_faults is None else int(train_faults),
                      "train_peak_mib": train_peak_mib(s.name, threads) if train and memory else None})
         bar.update(1)
     bar.close()
@@ -263,7 +322,7 @@ def run(names, imgsz: int = 640, threads: int = 1, runs: int = 20, warmup: int =
 
     return {"imgsz": imgsz, "threads": threads, "runs": runs, "warmup": warmup, "torch": torch.__version__,
             "ultralytics": ultralytics.__version__, "yolo_hybrid": yolo_hybrid.__version__,
-            "cpu": _cpu_name(), "train": {"batch": TRAIN_BATCH, "imgsz": min(TRAIN_IMGSZ, imgsz)}, "rows": rows}
+            "cpu": _cpu_name(), "allocator": allocator, "train": {"batch": TRAIN_BATCH, "imgsz": min(TRAIN_IMGSZ, imgsz)}, "rows": rows}
 
 
 def _cpu_name() -> str:
@@ -281,7 +340,7 @@ def _cpu_name() -> str:
 def _ratios(row: dict, ref: dict | None) -> dict:
     if ref is None:
         return {}
-    keys = ("params", "gflops", "torch_ms", "onnx_ms", "train_step_ms", "train_peak_mib")
+    keys = ("params", "gflops", "torch_ms", "onnx_ms", "train_step_ms", "train_peak_mib", "train_gflops")
     return {key: row[key] / ref[key] for key in keys if row[key] is not None and ref[key]}
 
 
@@ -296,6 +355,8 @@ def _add_ratios(rows: list[dict]) -> None:
         to_base = _ratios(r, stock.get((r["e_reference"], r["scale"])))
         r["E_torch"] = to_base["torch_ms"] / to_base["gflops"] if "torch_ms" in to_base else float("nan")
         r["E_onnx"] = to_base["onnx_ms"] / to_base["gflops"] if "onnx_ms" in to_base else None
+        has_train = "train_step_ms" in to_base and "train_gflops" in to_base
+        r["E_train"] = to_base["train_step_ms"] / to_base["train_gflops"] if has_train else None
 
 
 def check_report(report: dict) -> None:
@@ -329,13 +390,13 @@ def markdown(report: dict) -> str:
 
     lines = [
         f"| model | params (M) | GFLOPs | flop counter GFLOPs at {report['imgsz']} | PyTorch ms | ONNX Runtime ms | "
-        "train step ms | train peak MiB | E PyTorch / ORT |",
+        "train step ms | train peak MiB | E PyTorch / ORT / train |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in report["rows"]:
         q = r["ratios"]
         name = f"`{r['model']}`" + (" (stock)" if r["stock"] else "")
-        e_onnx = f"{r['E_onnx']:.2f}" if r["E_onnx"] is not None else "-"
+        e_onnx, e_train = (f"{r[key]:.2f}" if r.get(key) is not None else "-" for key in ("E_onnx", "E_train"))
         e_to = (f" (to {scaled(r['e_reference'], r['scale']).removesuffix('.yaml')})"
                 if r["e_reference"] != REFERENCE else "")
         lines.append(
@@ -343,7 +404,8 @@ def markdown(report: dict) -> str:
             f"{cell(r['gflops'], q.get('gflops'), '.1f')} | {r['gflops_flop_counter']:.1f} | "
             f"{cell(r['torch_ms'], q.get('torch_ms'), '.1f')} | {cell(r['onnx_ms'], q.get('onnx_ms'), '.1f')} | "
             f"{cell(r['train_step_ms'], q.get('train_step_ms'), '.0f')} | "
-            f"{cell(r['train_peak_mib'], q.get('train_peak_mib'), '.0f')} | {r['E_torch']:.2f} / {e_onnx}{e_to} |")
+            f"{cell(r['train_peak_mib'], q.get('train_peak_mib'), '.0f')} | {r['E_torch']:.2f} / {e_onnx} / {e_train}"
+            f"{e_to} |")
     return "\n".join(lines) + "\n"
 
 
@@ -460,6 +522,8 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX export and ONNX Runtime timing")
     parser.add_argument("--no-train", action="store_true", help="skip the training step and its memory")
+    parser.add_argument("--allocator", choices=("reuse", "default"), default="reuse",
+                        help="reuse: glibc keeps freed memory for reuse while timing (default); default: as it comes")
     parser.add_argument("--out", default="benchmarks/results/bench", help="path stem of the .json, .md and .png")
     parser.add_argument("--quick", action="store_true", help="64 px, one round, scale n: checks the pipeline only")
     parser.add_argument("--compare-training", action="store_true",
@@ -495,7 +559,7 @@ def main(argv=None) -> int:
         print(f"wrote {path}")
         return 0
     report = run(model_names(args.scales, args.ours, args.stock), args.imgsz, args.threads, args.runs, args.warmup,
-                 onnx=not args.no_onnx, train=not args.no_train)
+                 onnx=not args.no_onnx, train=not args.no_train, allocator=args.allocator)
     report["quick"] = args.quick
     check_report(report)
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
