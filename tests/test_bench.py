@@ -83,15 +83,20 @@ def test_e_train_is_step_time_per_training_flop_against_the_base():
 
 
 _FAULTS_OF_REUSED_BLOCKS = """
-import resource, sys
-import torch
+import ctypes, resource, sys
 from yolo_hybrid.bench import keep_freed_memory
 if sys.argv[1] == "reuse":
     print(keep_freed_memory(), file=sys.stderr)
+libc = ctypes.CDLL(None)
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+size = 40 * 2**20  # above the largest block glibc's own heuristics ever keep (32 MiB)
 faults = []
-for _ in range(4):  # 64 MiB: above the largest block glibc's own heuristics ever serve from its heap
+for _ in range(4):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    torch.empty(16 * 2**20).fill_(1.0)
+    block = libc.malloc(size)
+    ctypes.memset(block, 1, size)
+    libc.free(block)
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 print(min(faults[1:]))
 """
@@ -106,7 +111,8 @@ def test_keep_freed_memory_stops_page_faults_on_reused_blocks():
 
     default, _ = faults("default")
     reuse, said = faults("reuse")
-    assert default > 10_000  # 16,384 pages of 4 KiB, faulted in again every time
+    # plain malloc/free: torch's 64-byte-aligned blocks of one size can miss a freed block by the alignment's slack
+    assert default > 10_000  # 10,240 pages of 4 KiB, faulted in again every time
     assert reuse < 100 and "freed memory kept" in said
 
 

@@ -38,8 +38,8 @@ bundled synthetic shapes.
 from __future__ import annotations
 
 import argparse
-import json
 import ctypes
+import json
 import os
 import platform
 import statistics
@@ -322,7 +322,8 @@ def run(names, imgsz: int = 640, threads: int = 1, runs: int = 20, warmup: int =
 
     return {"imgsz": imgsz, "threads": threads, "runs": runs, "warmup": warmup, "torch": torch.__version__,
             "ultralytics": ultralytics.__version__, "yolo_hybrid": yolo_hybrid.__version__,
-            "cpu": _cpu_name(), "allocator": allocator, "train": {"batch": TRAIN_BATCH, "imgsz": min(TRAIN_IMGSZ, imgsz)}, "rows": rows}
+            "cpu": _cpu_name(), "allocator": allocator,
+            "train": {"batch": TRAIN_BATCH, "imgsz": min(TRAIN_IMGSZ, imgsz)}, "rows": rows}
 
 
 def _cpu_name() -> str:
