@@ -142,17 +142,23 @@ def test_bad_arguments_fail_clearly(build, needle):
     assert needle in str(info.value)
 
 
-def test_blocked_attention_equals_the_official_attention_and_its_gradients(monkeypatch):
-    """Eager attention runs over query blocks; values and gradients equal the whole-map reference (B = 2, ragged)."""
-    import yolo_hybrid.nn.cmt as cmt
-
-    attn = randomize_(LightweightMHSA(16, heads=2, sr=2, max_size=8)).double()
+def test_eager_attention_paths_equal_the_official_attention_and_its_gradients(monkeypatch):
+    """CPU inference takes the fused kernel, training the whole map of plain ops; both equal the official attention."""
+    attn = randomize_(LightweightMHSA(16, heads=2, sr=2, max_size=8)).double().eval()
     size = (6, 8)  # 48 queries, 12 keys
-    monkeypatch.setattr(cmt, "_BLOCK_LOGITS", 2 * 2 * 12 * 5)  # blocks of 5 queries: 10 blocks, the last of 3
-    x = torch.randn(2, 16, *size, dtype=torch.float64, requires_grad=True)
-    reference_x = x.detach().clone().requires_grad_(True)
+    fused_calls = []
+    sdpa = F.scaled_dot_product_attention
+    monkeypatch.setattr(F, "scaled_dot_product_attention", lambda *a, **kw: fused_calls.append(1) or sdpa(*a, **kw))
+    x = torch.randn(2, 16, *size, dtype=torch.float64)
     table = official_table(attn, *size)
+    with torch.no_grad():
+        torch.testing.assert_close(attn(x), official_attention(attn, x, table))
+    assert fused_calls == [1]
+
+    x.requires_grad_(True)
+    reference_x = x.detach().clone().requires_grad_(True)
     out, expected = attn(x), official_attention(attn, reference_x, table)
+    assert fused_calls == [1]  # the fused kernel does not give the bias its gradient
     torch.testing.assert_close(out, expected)
     grad = torch.randn_like(out)
     out.backward(grad)

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from yolo_hybrid.errors import check_divisible, hidden_width
 from yolo_hybrid.nn.attention_budget import check_attention_budget
+from yolo_hybrid.nn.conv_gelu import conv_gelu
 from yolo_hybrid.nn.csp import C3K2_ARGS, C2fLayout, C2Layout, C3k2Layout, StackLayout, c3k2_width
 from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.fold import fold_bn_after, fold_identity_into_depthwise
@@ -226,8 +227,8 @@ class DetailFFN(nn.Module):
         return self.fc2(self.act(h + self.dwconv(h)))
 
     def forward_fuse(self, x: torch.Tensor) -> torch.Tensor:
-        """``forward`` after ``fuse()``: the shortcut is in ``dwconv``."""
-        return self.fc2(self.act(self.dwconv(self.fc1(x))))
+        """``forward`` after ``fuse()``: the shortcut is in ``dwconv``; the GELU fused into it."""
+        return self.fc2(conv_gelu(self.dwconv, self.fc1(x)))
 
     def fuse(self) -> None:
         """Fold the ``h + dwconv(h)`` shortcut into ``dwconv`` (exact up to float rounding; idempotent)."""
