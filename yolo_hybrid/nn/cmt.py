@@ -206,7 +206,8 @@ class LightweightMHSA(nn.Module):
           the (N, N_k) logits (1.3-1.4x faster than cache-sized query blocks of plain ops at 640 px); it needs a unit
           stride in d, hence the copies of q, k and v (small next to the logits).
         * Everything else (training, GPUs, exports) computes the whole map with plain ops. Training must not loop over
-          query blocks: each block's slice of the bias back-propagates through a full-size zero tensor (2x slower).
+          query blocks: each block's slice of the bias back-propagates through a full-size zero tensor (2x slower at
+          640 px).
         """
         if is_capturing():
             return torch.matmul((torch.matmul(q, k) + bias).softmax(-1), v)
