@@ -32,7 +32,7 @@ from yolo_hybrid.nn.fold import fold_bn_after, fold_bn_before_pointwise, fold_id
 from yolo_hybrid.nn.init import init_as_linear_, init_kaiming_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
 from yolo_hybrid.nn.pad import ZeroPad2d
-from yolo_hybrid.nn.tracing import is_capturing, is_compiling
+from yolo_hybrid.nn.tracing import is_capturing, is_compiling, needs_grad
 from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, divides, has_hidden, yaml_block
 
 _HEADS_FIX = "choose heads dividing both widths, or change the width"
@@ -69,10 +69,6 @@ def export_anchor(x: torch.Tensor) -> torch.Tensor:
     """
     corner = x[:1, :1, :1, :1].reshape(())
     return torch.ne(corner, corner).long()
-
-
-def _needs_grad(*tensors: torch.Tensor) -> bool:
-    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 class LightweightMHSA(nn.Module):
@@ -214,7 +210,7 @@ class LightweightMHSA(nn.Module):
         if q.dtype in (torch.float16, torch.bfloat16):
             with torch.autocast(q.device.type, enabled=False):
                 return LightweightMHSA.attend(q.float(), k.float(), v.float(), bias.float()).to(q.dtype)
-        if q.device.type == "cpu" and _FUSED_ATTENTION and not _needs_grad(q, k, v, bias):
+        if q.device.type == "cpu" and _FUSED_ATTENTION and not needs_grad(q, k, v, bias):
             return F.scaled_dot_product_attention(q.contiguous(), k.transpose(-1, -2).contiguous(), v.contiguous(),
                                                   attn_mask=bias.unsqueeze(0), scale=1.0)
         # in place: matmul's backward needs its inputs, not its output

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from yolo_hybrid.nn.tracing import is_capturing, is_compiling
+from yolo_hybrid.nn.tracing import is_capturing, is_compiling, needs_grad
 
 __all__ = ["conv_gelu"]
 
@@ -65,7 +65,7 @@ def conv_gelu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     eager_cpu_inference = (
         x.device.type == "cpu" and x.dtype == torch.float32 and conv.padding_mode == "zeros"
         and isinstance(conv.padding, tuple)
-        and not (torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad))
+        and not needs_grad(x, conv.weight, conv.bias)
         and not is_capturing() and not is_compiling() and not _observed(conv)
     )
     if eager_cpu_inference:

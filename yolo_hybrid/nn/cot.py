@@ -32,7 +32,7 @@ from yolo_hybrid.errors import check_divisible
 from yolo_hybrid.nn.csp import C3K2_ARGS, C2fLayout, C3k2Layout, C3Layout, c3k2_width
 from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
 from yolo_hybrid.nn.pad import zero_pad2d
-from yolo_hybrid.nn.tracing import is_capturing
+from yolo_hybrid.nn.tracing import is_capturing, needs_grad
 from yolo_hybrid.spec import FLAG, RATIO, Arg, Choice, Rule, yaml_block
 
 __all__ = ["local_aggregate", "LocalAggregation", "count_local_aggregation", "ConcatConv", "CoT", "CoTBottleneck", "CoT3", "C2fCoT",
@@ -132,7 +132,7 @@ def local_aggregate(value: torch.Tensor, weight: torch.Tensor, kernel_size: int)
         value, weight = value.to(dtype), weight.to(dtype)
     if is_capturing():
         return _aggregate_graph(value, weight, kernel_size)
-    if torch.is_grad_enabled() and (value.requires_grad or weight.requires_grad):
+    if needs_grad(value, weight):
         return _LocalAggregationFunction.apply(value, weight, kernel_size)
     return _aggregate_inplace(value, weight, kernel_size)
 

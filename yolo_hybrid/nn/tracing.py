@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["is_capturing", "is_exporting", "is_compiling"]
+__all__ = ["is_capturing", "is_exporting", "is_compiling", "needs_grad"]
 
 
 def is_exporting() -> bool:
@@ -22,6 +22,11 @@ def is_compiling() -> bool:
     """True while ``torch.compile`` (or ``torch.export``) traces the model."""
     compiler = getattr(torch, "compiler", None)
     return bool(compiler is not None and getattr(compiler, "is_compiling", lambda: False)())
+
+
+def needs_grad(*tensors: torch.Tensor) -> bool:
+    """True when autograd records an op on ``tensors``: blocks then take the paths with a backward."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
 def is_capturing() -> bool:
