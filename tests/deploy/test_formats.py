@@ -80,3 +80,33 @@ def test_ours_deploys_where_stock_does(task, family, target, tmp_path_factory, m
         else:
             assert ours.max_abs_diff <= TOLERANCE, (f"{cfg} in {target}: {ours.max_abs_diff:.2e}, "
                                                     f"stock {stock.max_abs_diff:.2e}")
+
+
+BLOCKED = [(family, target) for family in ("smt", "cmt") for target in ("mnn", "saved_model")]  # ONNX: tests/nn
+
+
+@pytest.mark.parametrize("family, target", BLOCKED)
+def test_attention_exported_in_query_blocks_deploys(family, target, tmp_path, monkeypatch):
+    """The converters that start from Ultralytics' ONNX file (MNN, onnx2tf) take attention cut into blocks of query rows.
+
+    At ``IMGSZ`` no map is large enough for blocks (``yolo_hybrid.nn.query_blocks``): a 256-byte block size cuts every
+    attention layer of the exported graph, which must still match PyTorch.
+    """
+    import onnx
+    from ultralytics import YOLO
+
+    from yolo_hybrid.nn.cmt import LightweightMHSA
+    from yolo_hybrid.nn.query_blocks import BLOCK_BYTES_ENV
+    from yolo_hybrid.nn.smt import SMTAttention
+
+    if not available(TARGETS[target]):
+        pytest.skip(f"{target} toolchain not installed ({', '.join(TARGETS[target].requires)})")
+    monkeypatch.setenv(BLOCK_BYTES_ENV, "256")
+    monkeypatch.chdir(tmp_path)
+    cfg = f"yolov8n-{family}.yaml"
+    ours = check_target_isolated(cfg, target, imgsz=IMGSZ, workdir=tmp_path / "export", timeout=TIMEOUT)
+    assert ours.exported and ours.ran, ours.error
+    assert ours.max_abs_diff <= TOLERANCE, f"{cfg} in {target}, attention in blocks: {ours.max_abs_diff:.2e}"
+    graph = onnx.load(str(next((tmp_path / "export" / target).rglob("*.onnx")))).graph
+    layers = sum(isinstance(m, (LightweightMHSA, SMTAttention)) for m in YOLO(cfg).model.modules())
+    assert sum(node.op_type == "Softmax" for node in graph.node) > layers + 1  # + 1: the DFL's softmax

@@ -71,7 +71,7 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
             raise
 
         from yolo_hybrid import registry
-        from yolo_hybrid.integration import batchnorm, configs, fuse, heads, parser
+        from yolo_hybrid.integration import batchnorm, configs, export, fuse, heads, parser
 
         report = {"blocks": [], "ultralytics": version, "trigger": trigger, "safe_globals": 0, "flop_rules": False}
         try:
@@ -84,6 +84,7 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
                                      check=lambda d: parser.check_requirement(d, version))
         batchnorm.patch_initialize_weights(tasks)
         fuse.patch_fuse(tasks)
+        export.add_export_probe()
         import ultralytics.utils.checks as checks  # already imported by tasks itself
 
         configs.patch_check_file(checks)

@@ -32,6 +32,7 @@ from yolo_hybrid.nn.fold import fold_bn_after, fold_bn_before_pointwise, fold_id
 from yolo_hybrid.nn.init import init_as_linear_, init_kaiming_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
 from yolo_hybrid.nn.pad import ZeroPad2d
+from yolo_hybrid.nn.query_blocks import query_row_blocks
 from yolo_hybrid.nn.tracing import is_capturing, is_compiling, needs_grad
 from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, divides, has_hidden, yaml_block
 
@@ -131,25 +132,41 @@ class LightweightMHSA(nn.Module):
         """The bias (heads, H*W, Wk*Hk) for this map size, gathered from the offset table; keys x-major (see forward).
 
         Built from whole rows, never element by element (a per-element gather of the (heads, N, N_k) result was the
-        slowest op of the model in ONNX Runtime): the table's rows for every (head, query row, key row), moved to
-        (heads, H, span, Hk) while small, then one gather over the column offsets copies a Hk-vector per
-        (head, query pixel, key column). Both gathers index only the leading axis of a flattened table, with the
-        head folded into a flat index that a reshape follows at once: X2Paddle (Paddle export) cannot convert a slice
-        before the index (``table[:, idx]``), and its gather prepends a unit axis that only a reshape absorbs. The
-        output comes out in the logits' order with no transpose. Ranks stay <= 3: onnx2tf (TF SavedModel) lays out
-        every 4-D tensor as an image, and a 4-D index tensor came out of it wrong.
+        slowest op of the model in ONNX Runtime): ``row_bias`` takes the table's rows for every (head, query row, key
+        row), then one gather over the column offsets copies a Hk-vector per (head, query pixel, key column). Both
+        gathers index only the leading axis of a flattened table, with the head folded into a flat index that a
+        reshape follows at once: X2Paddle (Paddle export) cannot convert a slice before the index (``table[:, idx]``),
+        and its gather prepends a unit axis that only a reshape absorbs. The output comes out in the logits' order
+        with no transpose. Ranks stay <= 3: onnx2tf (TF SavedModel) lays out every 4-D tensor as an image, and a 4-D
+        index tensor came out of it wrong.
         """
+        return self.query_bias(self.row_bias(height, key_height, anchor), height, width, key_height, key_width, anchor)
+
+    def row_bias(self, height, key_height, anchor=None) -> torch.Tensor:
+        """The table's rows for every (head, query row, key row), as (heads * H * span, Hk): one Hk-vector per (head,
+        query row, column offset)."""
         span = 2 * self.max_size - 1
         device = self.rel_bias.device
         rows = reduced_offsets(height, key_height, self.sr, self.max_size, device, anchor)  # (H, Hk)
-        cols = reduced_offsets(width, key_width, self.sr, self.max_size, device, anchor)  # (W, Wk)
         head = torch.arange(self.heads, device=device)[:, None]
         row_index = head * span + rows.reshape(1, -1)  # (heads, H*Hk) into the (heads * span) table rows
         by_row = self.rel_bias.reshape(self.heads * span, span)[row_index.reshape(-1)]  # (heads * H * Hk, span)
-        by_row = by_row.reshape(self.heads * height, key_height, span).transpose(1, 2).reshape(-1, key_height)
-        head_row = (head * height + torch.arange(height, device=device)).reshape(-1, 1) * span  # (heads * H, 1)
-        col_index = head_row + cols.reshape(1, -1)  # (heads * H, W*Wk) into the (heads * H * span) rows
-        return by_row[col_index.reshape(-1)].reshape(self.heads, height * width, key_width * key_height)
+        return by_row.reshape(self.heads * height, key_height, span).transpose(1, 2).reshape(-1, key_height)
+
+    def query_bias(self, by_row, height, width, key_height, key_width, anchor=None, rows=None) -> torch.Tensor:
+        """The column gather from ``row_bias``'s output: the bias (heads, R*W, Wk*Hk) of the query rows
+        ``rows = (start, stop)`` (ints, R = stop - start; default all H)."""
+        span = 2 * self.max_size - 1
+        device = by_row.device
+        cols = reduced_offsets(width, key_width, self.sr, self.max_size, device, anchor)  # (W, Wk)
+        head = torch.arange(self.heads, device=device)[:, None]
+        if rows is None:  # H * W as a product of the traced sizes: a dynamic export keeps its static output channels
+            query_rows, queries = torch.arange(height, device=device), height * width
+        else:
+            query_rows, queries = torch.arange(*rows, device=device), (rows[1] - rows[0]) * width
+        head_row = (head * height + query_rows).reshape(-1, 1) * span  # (heads * R, 1)
+        col_index = head_row + cols.reshape(1, -1)  # (heads * R, W*Wk) into the (heads * H * span) rows
+        return by_row[col_index.reshape(-1)].reshape(self.heads, queries, key_width * key_height)
 
     def cached_bias(self, height, width, key_height, key_width) -> torch.Tensor:
         """``relative_bias``, kept per size while nothing needs its gradient (eval under no_grad / inference_mode).
@@ -189,7 +206,16 @@ class LightweightMHSA(nn.Module):
         # keys x-major (Wk, Hk): the bias then comes out of its gather in the logits' order, with no transpose
         k = self.k(reduced).transpose(-1, -2).flatten(2).reshape(b, self.heads, d_qk, nk)
         v = self.v(reduced).transpose(-1, -2).flatten(2).reshape(b, self.heads, d_v, nk).transpose(-1, -2)
-        out = self.attend(q, k, v, self.bias_for(x, key_height, key_width))
+        blocks = query_row_blocks(x, self.heads, nk)
+        if blocks is None:
+            out = self.attend(q, k, v, self.bias_for(x, key_height, key_width))
+        else:  # a static CPU ONNX export: each block of query rows with its bias, gathered next to its use
+            anchor = export_anchor(x)
+            by_row = self.row_bias(height, key_height, anchor)
+            out = torch.cat([self.attend(q[:, :, start * width : stop * width], k, v,
+                                         self.query_bias(by_row, height, width, key_height, key_width, anchor,
+                                                         (start, stop)))
+                             for start, stop in blocks], 2)
         return self.proj(out.transpose(-1, -2).reshape(b, self.dim, height, width))
 
     @staticmethod

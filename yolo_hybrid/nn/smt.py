@@ -34,6 +34,7 @@ from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.fold import fold_bn_after, fold_identity_into_depthwise
 from yolo_hybrid.nn.init import init_as_linear_, init_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d
+from yolo_hybrid.nn.query_blocks import query_row_blocks
 from yolo_hybrid.nn.tracing import is_capturing, is_exporting
 from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, Maybe, Rule, divides, has_hidden, yaml_block
 
@@ -179,7 +180,13 @@ class SMTAttention(nn.Module):
         if fused:  # contiguous: PyTorch's fused kernels need a unit stride in d, else SDPA materialises the logits
             out = F.scaled_dot_product_attention(q.contiguous(), k.contiguous(), v.contiguous())
         else:  # plain ops under any export: every converter and ONNX opset maps MatMul/Softmax
-            out = torch.matmul(torch.matmul(q * self.scale, k.transpose(-1, -2)).softmax(-1), v)
+            q, k = q * self.scale, k.transpose(-1, -2)
+            blocks = query_row_blocks(x, self.heads, n)
+            if blocks is None:
+                out = torch.matmul(torch.matmul(q, k).softmax(-1), v)
+            else:  # a static CPU ONNX export (query_blocks)
+                out = torch.cat([torch.matmul(torch.matmul(q[:, start * width : stop * width], k).softmax(-1), v)
+                                 for start, stop in blocks], 1)
         out = out.transpose(1, 2).reshape(b, self.dim, height, width)
         return self.proj(out + self.local_conv(v_map))
 
