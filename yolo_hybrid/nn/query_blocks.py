@@ -11,9 +11,10 @@ Blocks are cut only in an ONNX export traced on the CPU at a static size: inside
 ``dynamic=True`` (the integration registers a probe that tells, ``add_static_export_probe``), or inside
 ``static_onnx_export()`` around a plain ``torch.onnx.export``. An export traced on a GPU feeds TensorRT, which fuses
 the whole-map pattern itself; eager CPU inference already runs a fused kernel; the other captures (TorchScript,
-OpenVINO, NCNN, torch.export) keep the whole map, as measured nowhere yet. Dynamic exports keep it too: the blocks
-compute the right values at every size, but the exporter's symbolic shape inference gave CMT's blocked graph wrong
-static sizes (ONNX Runtime then refused a 640 px dynamic yolov8n-cmt export at its second layer).
+OpenVINO, NCNN, torch.export) keep the whole map, as measured nowhere yet. Dynamic exports keep it too: blocks whose
+boundaries followed the traced height computed the right values at every size, but the exporter's symbolic shape
+inference gave CMT's blocked graph wrong fixed sizes (ONNX Runtime then refused a 640 px dynamic yolov8n-cmt export
+at its second layer). Static sizes let the boundaries be plain ints, so no block is ever empty.
 
 ``YOLO_HYBRID_ATTENTION_BLOCK_BYTES`` sets the block size at export time (0: every layer in one whole-map block, e.g.
 for a CPU-exported ONNX file that will run where a runtime fuses attention itself).
