@@ -5,10 +5,18 @@ from __future__ import annotations
 import os
 import tempfile
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # scripts/test.sh runs one worker per core: one thread each, not two per core
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from yolo_hybrid.integration.offline import prepare_offline
 
 # Before anything imports Ultralytics: offline, a private settings dir per test run, the plot font local.
 prepare_offline(tempfile.mkdtemp(prefix="yolo_hybrid_test_cfg_"))
 os.environ.setdefault("YOLO_VERBOSE", "False")
 
+import torch  # noqa: E402
+
 import yolo_hybrid  # noqa: E402,F401  (what the start-up hook does; explicit so tests also run under python -S)
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
