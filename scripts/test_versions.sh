@@ -49,7 +49,8 @@ for v in $selected; do
   fi
 done
 # .venv's own release first: its group has the most checks (about 3x an older release's time)
-launch="$(printf '%s\n' $selected | grep -Fx "$newest" || true) $(printf '%s\n' $selected | grep -Fvx "$newest" || true)"
+launch="$(printf '%s\n' $selected | grep -Fx "$newest" || true)"
+launch="$launch $(printf '%s\n' $selected | grep -Fvx "$newest" || true)"
 for v in $launch; do
   while [ "$(jobs -rp | wc -l)" -ge "$workers" ]; do wait -n || true; done
   echo "[versions] ultralytics $v: started"
