@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import tempfile
 
-if os.environ.get("PYTEST_XDIST_WORKER"):  # scripts/test.sh runs one worker per core: one thread each, not two per core
+# scripts/test.sh runs one worker per core: one torch thread each (read when torch is first imported, below), and the
+# same for the tests' child processes, which inherit it
+if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from yolo_hybrid.integration.offline import prepare_offline
@@ -14,9 +16,4 @@ from yolo_hybrid.integration.offline import prepare_offline
 prepare_offline(tempfile.mkdtemp(prefix="yolo_hybrid_test_cfg_"))
 os.environ.setdefault("YOLO_VERBOSE", "False")
 
-import torch  # noqa: E402
-
 import yolo_hybrid  # noqa: E402,F401  (what the start-up hook does; explicit so tests also run under python -S)
-
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    torch.set_num_threads(1)
