@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch.nn as nn
@@ -13,7 +14,8 @@ from tests.helpers import ROOT
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn import YAML_BLOCKS
 from yolo_hybrid.spec import (
-    FLAG, POSITIVE, POSITIVE_INT, RATIO, Arg, Choice, Int, Maybe, Number, Pair, Rule, yaml_block,
+    FLAG, HEADS, POSITIVE, POSITIVE_INT, RATIO, Arg, Choice, Int, Maybe, Number, Pair, Rule, divides, head_count,
+    yaml_block,
 )
 
 
@@ -29,6 +31,8 @@ from yolo_hybrid.spec import (
         (FLAG, [True, False], [1, 0, "true", None]),
         (Maybe(POSITIVE_INT), [None, 3], [0, "None", 1.5]),
         (Pair(POSITIVE_INT), [4, [4, 6], (2, 3)], [[4], [4, 5, 6], [4, 0], "4", [True, 2]]),
+        (HEADS, [1, 8, "d1", "d64", "d128"], [0, -2, True, 2.0, "8", "d", "d0", "d064", "D64", "d-4", "d6.4", " d64",
+                                              "d64 ", "64d", None, [8]]),
     ],
 )
 def test_kinds_accept_exactly_their_values(kind, good, bad):
@@ -63,6 +67,25 @@ def test_decorator_validates_before_the_body_runs():
     with pytest.raises(ConfigError, match=r"takes at most 3 YAML args \[c2, e, heads\]; 4 given"):
         toy(8, 16, 1, 0.5, 4, 9)
     assert toy.yaml_spec.yaml_names() == ["c2", "e", "heads"]
+
+
+@pytest.mark.parametrize("heads,channels,count", [(4, 256, 4), ("d64", 256, 4), ("d64", 200, 3), ("d64", 32, 1),
+                                                   ("d32", 64, 2), ("d1", 5, 5)])
+def test_head_count_is_one_head_per_n_channels_and_at_least_one(heads, channels, count):
+    assert head_count(heads, channels) == count
+
+
+def test_a_per_channel_head_count_that_does_not_divide_names_the_count():
+    rule = divides("heads", lambda a: a.c2, "c2", "use d8")
+    assert rule.check(SimpleNamespace(c2=256, heads="d64")) is None
+    assert rule.check(SimpleNamespace(c2=200, heads="d64")) == (
+        "gives 3 heads here, which must divide c2 = 200 (at this scale)")
+    assert rule.check(SimpleNamespace(c2=200, heads=3)) == "must divide c2 = 200 (at this scale)"
+    # counted on the layer's width c2, checked against a narrower one (CMT's query/key width c2 // qk_ratio)
+    qk = divides("heads", lambda a: a.c2 // a.qk_ratio, "c2 // qk_ratio", "use d8", per=lambda a: a.c2)
+    assert qk.check(SimpleNamespace(c2=192, qk_ratio=2, heads="d64")) is None  # 3 heads, 96 query/key channels
+    assert qk.check(SimpleNamespace(c2=256, qk_ratio=3, heads="d64")) == (
+        "gives 4 heads here, which must divide c2 // qk_ratio = 85 (c2 = 256 at this scale)")
 
 
 def test_description_must_match_the_signature():

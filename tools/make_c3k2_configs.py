@@ -27,9 +27,9 @@ PLANS = {
     "cot": {"P3": ("C3k2CoT", None), "P4": ("C3k2CoT", None), "P5": ("C3k2CoT", None)},
     "smt": {"P3": ("C3k2SAM", None), "P4": ("C3k2SAM", None), "psa": ("C2MSA", None)},
     "cmt": {
-        "P3": ("C3k2CMT", "[512, False, 0.25, False, 2, 4, 4, 1, 80]"),
-        "P4": ("C3k2CMT", "[512, True, 0.5, False, 4, 2]"),
-        "P5": ("C3k2CMT", "[1024, True, 0.5, False, 8, 1]"),
+        "P3": ("C3k2CMT", "[512, False, 0.25, False, d64, 4, 4, 1, 80]"),
+        "P4": ("C3k2CMT", "[512, True, 0.5, False, d64, 2]"),
+        "P5": ("C3k2CMT", "[1024, True, 0.5, False, d64, 1]"),
         "psa": ("C2CMT", None),
     },
 }
@@ -53,9 +53,11 @@ C2MSA (SMT blocks with MSA, heads 8, FFN ratio 2): SMT's attention in place of U
 the neck and the head stay stock.""",
     "cmt": """\
 CMT (Guo et al., CVPR 2022): local perception unit, lightweight MHSA (keys/values from a map reduced by sr, relative
-position bias) and inverted-residual FFN. The backbone's C3k2 at P3/P4/P5 become C3k2CMT with CMT's per-stage heads
-and reductions (P3: heads 2, sr 4, bias sized for 80 px maps; P4: heads 4, sr 2; P5: heads 8, sr 1) and the C2PSA row
-becomes C2CMT (heads 8, sr 1): CMT's attention in place of Ultralytics' PSA. P2, the neck and the head stay stock.""",
+position bias) and inverted-residual FFN. The backbone's C3k2 at P3/P4/P5 become C3k2CMT with CMT's per-stage
+reductions (P3: sr 4, bias sized for 80 px maps; P4: sr 2; P5: sr 1) and the C2PSA row becomes C2CMT (sr 1): CMT's
+attention in place of Ultralytics' PSA. Heads "d64": one per 64 channels of the layer, at least one (CMT-S's
+channels per head; Ultralytics' PSA: c // 64), so the count follows the width: 1-2 per layer at scale n, 3-6 at x.
+P2, the neck and the head stay stock.""",
 }
 
 ROW = re.compile(r"^(?P<lead>\s*- \[)(?P<from>[^,]+), (?P<n>[^,]+), (?P<module>[\w.]+), (?P<args>\[.*\])\](?P<rest>.*)$")

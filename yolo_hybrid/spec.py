@@ -20,6 +20,7 @@ import abc
 import functools
 import inspect
 import math
+import re
 from types import SimpleNamespace
 from typing import Any, Callable
 
@@ -33,17 +34,20 @@ __all__ = [
     "Flag",
     "Maybe",
     "Pair",
+    "Heads",
     "Arg",
     "Rule",
     "BlockSpec",
     "yaml_block",
     "divides",
     "has_hidden",
+    "head_count",
     "POSITIVE_INT",
     "RATIO",
     "POSITIVE",
     "PROBABILITY",
     "FLAG",
+    "HEADS",
     "KINDS",
 ]
 
@@ -208,11 +212,41 @@ class Pair(Kind):
         return f"{self.kind.short()} or [h, w]"
 
 
+class Heads(Kind):
+    """An attention head count: an int >= 1, or ``"d<N>"`` for one head per N channels of the layer (at least one).
+
+    ``"d64"`` keeps the channels per head, not the count, as the width changes across scales: CMT's and SMT's stages
+    keep their channels per head (64 in CMT-S, 32 in SMT-T/S), and Ultralytics' PSA writes ``c // 64``; a fixed
+    count leaves 8 channels per head at scale n. ``head_count`` turns either into the count.
+    """
+
+    __slots__ = ()
+    PATTERN = re.compile(r"d[1-9][0-9]*")
+
+    def accepts(self, value) -> bool:
+        return (_is_int(value) and value >= 1) or (isinstance(value, str) and bool(self.PATTERN.fullmatch(value)))
+
+    def describe(self) -> str:
+        return 'an integer >= 1, or "d<N>" for one head per N channels (e.g. "d64")'
+
+    def short(self) -> str:
+        return 'int >= 1 or "d<N>"'
+
+
+def head_count(heads: int | str, channels: int) -> int:
+    """The number of heads ``heads`` (a ``Heads`` value) gives a layer of ``channels``: an int as it is,
+    ``"d<N>"`` as ``max(1, channels // N)``."""
+    if isinstance(heads, str):
+        return max(1, channels // int(heads[1:]))
+    return heads
+
+
 POSITIVE_INT = Int(1)
 RATIO = Number(0.0, 1.0)
 POSITIVE = Number(0.0)
 PROBABILITY = Number(0.0, 1.0, include_low=True, include_high=False)
 FLAG = Flag()
+HEADS = Heads()
 
 
 class Arg:
@@ -245,14 +279,20 @@ class Rule:
         self.arg, self.check, self.fix = arg, check, fix
 
 
-def divides(arg: str, width: Callable[[SimpleNamespace], int], formula: str, fix: str) -> Rule:
-    """Rule: the count ``arg`` (heads) divides the channel width ``width(a)``, named ``formula`` in the message."""
+def divides(arg: str, width: Callable[[SimpleNamespace], int], formula: str, fix: str,
+            per: Callable[[SimpleNamespace], int] | None = None) -> Rule:
+    """Rule: the count ``arg`` (heads) divides the channel width ``width(a)``, named ``formula`` in the message.
+
+    A ``"d<N>"`` head count is first resolved against the layer's width ``per(a)`` (default ``width(a)``).
+    """
 
     def check(a: SimpleNamespace) -> str | None:
-        channels, count = width(a), getattr(a, arg)
+        value, channels = getattr(a, arg), width(a)
+        count = head_count(value, (per or width)(a))
         if channels < count or channels % count:
             scale = "at this scale" if formula == "c2" else f"c2 = {a.c2} at this scale"
-            return f"must divide {formula} = {channels} ({scale})"
+            gives = f"gives {count} heads here, which " if isinstance(value, str) else ""
+            return f"{gives}must divide {formula} = {channels} ({scale})"
         return None
 
     return Rule(arg, check, fix)

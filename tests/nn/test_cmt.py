@@ -134,12 +134,41 @@ def test_trace_keeps_sizes_dynamic():
         (lambda: CMTBlock(32, 32, 1, 2, 0), "sr=0"),
         (lambda: CMTBlock(32, 32, 1, 4, 1, 4.0, 3), "qk_ratio"),
         (lambda: CMTBlock(32, 32, 1, 2, 1, 0.01), "mlp_ratio=0.01 (YAML args[3]) leaves int(c2 * mlp_ratio) = 0"),
+        (lambda: CMTBlock(200, 200, 1, "d64"), "heads='d64' (YAML args[1]) gives 3 heads here, which must divide c2"),
+        (lambda: CMTBlock(64, 64, 1, "d0"), "heads='d0' (YAML args[1]) must be an integer >= 1, or \"d<N>\""),
+        (lambda: CMTBlock(64, 64, 1, "64"), "heads='64' (YAML args[1]) must be an integer >= 1, or \"d<N>\""),
+        (lambda: LightweightMHSA(64, heads="x64"), "LightweightMHSA: heads='x64' must be an integer >= 1, or"),
     ],
 )
 def test_bad_arguments_fail_clearly(build, needle):
     with pytest.raises(ConfigError, match="Fix") as info:
         build()
     assert needle in str(info.value)
+
+
+@pytest.mark.parametrize("dim,heads,count", [(64, "d32", 2), (64, "d64", 1), (16, "d64", 1), (96, "d32", 3)])
+def test_heads_per_channels_give_that_count_and_the_official_attention(dim, heads, count):
+    attn = randomize_(LightweightMHSA(dim, heads=heads, sr=2, max_size=8)).double().eval()
+    assert attn.heads == count and attn.rel_bias.shape[0] == count
+    x = torch.randn(2, dim, 4, 6, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(attn(x), official_attention(attn, x, official_table(attn, 4, 6)))
+
+
+@pytest.mark.parametrize("cfg", ["yolo26-cmt.yaml", "yolo11-cmt.yaml"])
+def test_yolo11_and_yolo26_cmt_keep_64_channels_per_head_across_scales(cfg):
+    """C3k2CMT widths at P3, P4, P5 and C2CMT's: 32, 32, 64, 128 channels at scale n and twice that at s."""
+    import yolo_hybrid
+    from ultralytics.nn.tasks import DetectionModel
+    from ultralytics.utils import YAML
+
+    expected = {"n": {"4": 1, "6": 1, "8": 1, "10": 2}, "s": {"4": 1, "6": 1, "8": 2, "10": 4}}
+    for scale, heads in expected.items():
+        d = YAML.load(yolo_hybrid.config_path(cfg))
+        d["scale"] = scale
+        model = DetectionModel(d, verbose=False)
+        found = {name.split(".")[1]: m.heads for name, m in model.named_modules() if isinstance(m, LightweightMHSA)}
+        assert found == heads, scale
 
 
 def test_eager_attention_paths_equal_the_official_attention_and_its_gradients(monkeypatch):

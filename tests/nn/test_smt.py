@@ -150,6 +150,14 @@ def test_msa_matches_attention_loop(use_sdpa, size):
     torch.testing.assert_close(m(x), reference_msa(m, x))
 
 
+@pytest.mark.parametrize("dim,heads,count", [(64, "d32", 2), (16, "d32", 1), (48, "d16", 3)])
+def test_msa_heads_per_channels_give_that_count_and_the_attention_loop(dim, heads, count):
+    m = SMTAttention(dim, heads=heads).double()
+    assert m.heads == count
+    x = torch.randn(2, dim, 3, 4, dtype=torch.float64)
+    torch.testing.assert_close(m(x), reference_msa(m, x))
+
+
 @pytest.mark.skipif(not has_fused_cpu_attention, reason="this torch has no fused CPU attention kernel")
 def test_msa_runs_the_fused_kernel_not_the_materialised_logits():
     """q, k, v reach SDPA with a unit stride in d: otherwise PyTorch silently runs its math path, which builds the
@@ -218,6 +226,9 @@ def test_autocast_and_trace():
         (lambda: MSABlock(64, 64, 1, 12), "heads=12 (YAML args[1]) must divide c2 = 64"),
         (lambda: C2fSAM(64, 64, 1, True), "e=True"),
         (lambda: SMTStage(64, 64, 2, 4, 0), "heads=0"),
+        (lambda: SMTStage(200, 200, 2, 4, "d64"), "msa_heads='d64' (YAML args[2]) gives 3 heads here, which"),
+        (lambda: MSABlock(64, 64, 1, "d"), "heads='d' (YAML args[1]) must be an integer >= 1, or \"d<N>\""),
+        (lambda: SAMBlock(64, 64, 1, "d16"), "heads='d16' (YAML args[1]) must be an integer >= 1. Fix"),
         (lambda: SAMBlock(16, 16, 1, 4, 0.01), "mlp_ratio=0.01 (YAML args[2]) leaves int(c2 * mlp_ratio) = 0"),
     ],
 )

@@ -34,9 +34,11 @@ from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
 from yolo_hybrid.nn.pad import ZeroPad2d
 from yolo_hybrid.nn.query_blocks import query_row_blocks
 from yolo_hybrid.nn.tracing import is_capturing, is_compiling, needs_grad
-from yolo_hybrid.spec import POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, divides, has_hidden, yaml_block
+from yolo_hybrid.spec import (
+    HEADS, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, divides, has_hidden, head_count, yaml_block,
+)
 
-_HEADS_FIX = "choose heads dividing both widths, or change the width"
+_HEADS_FIX = 'choose heads dividing both widths, or "d64" (one head per 64 channels), or change the width'
 
 _FUSED_ATTENTION = torch.__version__ >= "2.1"  # scaled_dot_product_attention(scale=...)
 
@@ -85,7 +87,8 @@ class LightweightMHSA(nn.Module):
 
     Args:
         dim (int): Channels.
-        heads (int): Attention heads (CMT stages: 1, 2, 4, 8).
+        heads (int | str): Attention heads (CMT stages: 1, 2, 4, 8), or ``"d<N>"``: one per N channels of ``dim``,
+            at least one (CMT-S has 64 channels per head in every stage).
         sr (int): Spatial reduction of keys/values (CMT stages: 8, 4, 2, 1).
         qk_ratio (int): Query/key width divisor.
         max_size (int): Maximum map extent with exact relative offsets.
@@ -97,11 +100,12 @@ class LightweightMHSA(nn.Module):
 
     yaml_layer: str | None = None  # "file.yaml, layer 8 (CMTBlock)", set by the integration; names it in warnings
 
-    def __init__(self, dim: int, heads: int = 1, sr: int = 1, qk_ratio: int = 1, max_size: int = 64):
+    def __init__(self, dim: int, heads: int | str = 1, sr: int = 1, qk_ratio: int = 1, max_size: int = 64):
         super().__init__()
         name = type(self).__name__
+        HEADS.check(name, "heads", heads, 'use a positive number of heads, e.g. 4, or "d64" (one per 64 channels)')
+        heads = head_count(heads, dim)
         for arg, value, fix in (
-            ("heads", heads, "use a positive number of heads, e.g. 4"),
             ("sr", sr, "use a spatial reduction of 1, 2, 4 or 8"),
             ("qk_ratio", qk_ratio, "use 1 (CMT's default)"),
             ("max_size", max_size, "give the largest expected map extent, e.g. 64"),
@@ -310,7 +314,7 @@ class CMTLayer(nn.Module):
 
     Args:
         dim (int): Channels.
-        heads (int): Attention heads.
+        heads (int | str): Attention heads, or ``"d<N>"``: one per N channels (see ``LightweightMHSA``).
         sr (int): Key/value spatial reduction.
         mlp_ratio (float): IRFFN hidden ratio.
         qk_ratio (int): Query/key width divisor.
@@ -318,7 +322,7 @@ class CMTLayer(nn.Module):
         drop_path (float): Stochastic depth rate of the attention and FFN branches (0: none).
     """
 
-    def __init__(self, dim: int, heads: int = 1, sr: int = 1, mlp_ratio: float = 4.0, qk_ratio: int = 1,
+    def __init__(self, dim: int, heads: int | str = 1, sr: int = 1, mlp_ratio: float = 4.0, qk_ratio: int = 1,
                  max_size: int = 64, drop_path: float = 0.0):
         super().__init__()
         self.lpu = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
@@ -353,7 +357,8 @@ class CMTLayer(nn.Module):
 
 
 _CMT_ARGS = (
-    Arg("heads", POSITIVE_INT, "attention heads", "use e.g. 2, 4 or 8 (CMT: 1, 2, 4, 8 by stage)"),
+    Arg("heads", HEADS, 'attention heads, or "d<N>": one per N channels of the layer (at least one)',
+        'use e.g. 2, 4 or 8 (CMT: 1, 2, 4, 8 by stage), or "d64" (CMT-S: 64 channels per head)'),
     Arg("sr", POSITIVE_INT, "key/value spatial reduction", "use 8 at stride 4, 4 at 8, 2 at 16, 1 at 32 (CMT)"),
     Arg("mlp_ratio", POSITIVE, "IRFFN hidden ratio", "use e.g. 4 (CMT-S)"),
     Arg("qk_ratio", POSITIVE_INT, "query/key width divisor", "use 1 (CMT's default)"),
@@ -367,7 +372,8 @@ def _cmt_rules(width, formula: str) -> tuple:
     """heads divides the layer width ``width(a)`` and its query/key width; the IRFFN keeps a hidden channel."""
     return (
         divides("heads", width, formula, _HEADS_FIX),
-        divides("heads", lambda a: width(a) // a.qk_ratio, f"the query/key width {formula} // qk_ratio", _HEADS_FIX),
+        divides("heads", lambda a: width(a) // a.qk_ratio, f"the query/key width {formula} // qk_ratio", _HEADS_FIX,
+                per=width),
         has_hidden(width, formula, "use mlp_ratio >= 1"),
     )
 
@@ -385,7 +391,7 @@ class CMTBlock(StackLayout):
         c1 (int): Input channels.
         c2 (int): Channels of the layers (and output).
         n (int): Number of CMT layers.
-        heads (int): Attention heads.
+        heads (int | str): Attention heads, or ``"d<N>"``: one per N channels (see ``LightweightMHSA``).
         sr (int): Key/value spatial reduction (CMT: 8 at stride 4, 4 at 8, 2 at 16, 1 at 32).
         mlp_ratio (float): IRFFN hidden ratio (CMT-S: 4).
         qk_ratio (int): Query/key width divisor.
@@ -397,7 +403,7 @@ class CMTBlock(StackLayout):
         torch.Size([1, 64, 7, 10])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, heads: int = 1, sr: int = 1, mlp_ratio: float = 4.0,
+    def __init__(self, c1: int, c2: int, n: int = 1, heads: int | str = 1, sr: int = 1, mlp_ratio: float = 4.0,
                  qk_ratio: int = 1, max_size: int = 64, drop_path: float = 0.0):
         rates = stage_rates(drop_path, n)
         super().__init__(c1, c2, n, lambda j: CMTLayer(c2, heads, sr, mlp_ratio, qk_ratio, max_size, rates[j]))
@@ -421,7 +427,7 @@ class C3k2CMT(C3k2Layout):
         c3k (bool): Inner blocks are C3s of two CMT layers at half width (Ultralytics' C3k).
         e (float): Hidden channel ratio.
         attn (bool): Each CMT layer is followed by Ultralytics' PSABlock (YOLO26's ``attn``).
-        heads (int): Attention heads.
+        heads (int | str): Attention heads, or ``"d<N>"``: one per N channels (see ``LightweightMHSA``).
         sr (int): Key/value spatial reduction.
         mlp_ratio (float): IRFFN hidden ratio.
         qk_ratio (int): Query/key width divisor.
@@ -434,7 +440,7 @@ class C3k2CMT(C3k2Layout):
     """
 
     def __init__(self, c1: int, c2: int, n: int = 1, c3k: bool = False, e: float = 0.5, attn: bool = False,
-                 heads: int = 1, sr: int = 1, mlp_ratio: float = 4.0, qk_ratio: int = 1, max_size: int = 64,
+                 heads: int | str = 1, sr: int = 1, mlp_ratio: float = 4.0, qk_ratio: int = 1, max_size: int = 64,
                  drop_path: float = 0.0):
         rates = stage_rates(drop_path, n)
         super().__init__(c1, c2, n, c3k, e, attn,
@@ -456,7 +462,8 @@ class C2CMT(C2Layout):
         c2 (int): Output channels.
         n (int): Number of CMT layers.
         e (float): Hidden channel ratio.
-        heads (int): Attention heads (CMT's last stage: 8).
+        heads (int | str): Attention heads, or ``"d<N>"``: one per N channels (see ``LightweightMHSA``); by
+            default one per 64 channels, as Ultralytics' C2PSA (CMT's last stage: 8 heads of 64 channels).
         sr (int): Key/value spatial reduction (1 at stride 32, as CMT).
         mlp_ratio (float): IRFFN hidden ratio.
         qk_ratio (int): Query/key width divisor.
@@ -468,7 +475,7 @@ class C2CMT(C2Layout):
         torch.Size([1, 256, 5, 7])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int = 8, sr: int = 1,
+    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int | str = "d64", sr: int = 1,
                  mlp_ratio: float = 4.0, qk_ratio: int = 1, max_size: int = 64, drop_path: float = 0.0):
         rates = stage_rates(drop_path, n)
         super().__init__(c1, c2, n, e, lambda c, j: CMTLayer(c, heads, sr, mlp_ratio, qk_ratio, max_size, rates[j]))

@@ -36,7 +36,10 @@ from yolo_hybrid.nn.init import init_as_linear_, init_fan_out_
 from yolo_hybrid.nn.norm import LayerNorm2d
 from yolo_hybrid.nn.query_blocks import query_row_blocks
 from yolo_hybrid.nn.tracing import is_capturing, is_exporting
-from yolo_hybrid.spec import FLAG, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, Maybe, Rule, divides, has_hidden, yaml_block
+from yolo_hybrid.spec import (
+    FLAG, HEADS, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, Maybe, Rule, divides, has_hidden, head_count,
+    yaml_block,
+)
 
 __all__ = [
     "ScaleAwareModulation",
@@ -145,7 +148,8 @@ class SMTAttention(nn.Module):
 
     Args:
         dim (int): Channels.
-        heads (int): Attention heads (the paper's ``sa_num_heads``: 8 in stage 3, 16 in stage 4).
+        heads (int | str): Attention heads (the paper's ``sa_num_heads``: 8 in stage 3, 16 in stage 4), or
+            ``"d<N>"``: one per N channels of ``dim``, at least one (SMT: 32 channels per head in both stages).
 
     Examples:
         >>> SMTAttention(64, heads=8)(torch.randn(1, 64, 5, 6)).shape
@@ -154,10 +158,11 @@ class SMTAttention(nn.Module):
 
     yaml_layer: str | None = None  # "file.yaml, layer 8 (MSABlock)", set by the integration; names it in warnings
 
-    def __init__(self, dim: int, heads: int = 8):
+    def __init__(self, dim: int, heads: int | str = 8):
         super().__init__()
         name = type(self).__name__
-        POSITIVE_INT.check(name, "heads", heads, "use a positive number of heads, e.g. 8")
+        HEADS.check(name, "heads", heads, 'use a positive number of heads, e.g. 8, or "d32" (one per 32 channels)')
+        heads = head_count(heads, dim)
         check_divisible(name, "channels", dim, heads, "heads", f"choose MSA heads dividing {dim}, or change the width")
         self.dim, self.heads = dim, heads
         self.dim_head = dim // heads
@@ -287,7 +292,8 @@ def sam_block(dim: int, heads: int = 4, mlp_ratio: float = 4.0, expand_ratio: in
     return SMTBlock(dim, ScaleAwareModulation(dim, heads, expand_ratio), mlp_ratio, layer_scale, drop_path)
 
 
-def msa_block(dim: int, heads: int = 8, mlp_ratio: float = 4.0, layer_scale=None, drop_path: float = 0.0) -> SMTBlock:
+def msa_block(dim: int, heads: int | str = 8, mlp_ratio: float = 4.0, layer_scale=None,
+              drop_path: float = 0.0) -> SMTBlock:
     """An SMT block with the MSA mixer."""
     return SMTBlock(dim, SMTAttention(dim, heads), mlp_ratio, layer_scale, drop_path)
 
@@ -301,12 +307,14 @@ def _has_hidden(width, formula: str) -> Rule:
     return has_hidden(width, formula, "use mlp_ratio >= 1 (SMT: 4, and 2 in its last stage)")
 
 
-_HEADS_FIX = "choose heads dividing that width (e.g. 4 or 8), or change the width"
+_HEADS_FIX = "choose heads dividing that width (e.g. 4 or 8; for attention heads also \"d32\"), or change the width"
 MLP_RATIO = Arg("mlp_ratio", POSITIVE, "FFN hidden ratio", "use e.g. 4 (SMT: 4 in stages 1-3, 2 in stage 4)")
 EXPAND_RATIO = Arg("expand_ratio", POSITIVE_INT, "SAA expansion", "use an integer expansion, e.g. 2")
 LAYER_SCALE = Arg("layer_scale", Maybe(POSITIVE), "initial layer scale, or null for plain residuals",
                   "use null or a small positive number such as 1e-4")
 NORM = Arg("norm", FLAG, "close the stage with a LayerNorm, as SMT does", "write true (SMT) or false")
+MSA_HEADS = Arg("heads", HEADS, 'attention heads, or "d<N>": one per N channels of the layer (at least one)',
+                'use e.g. 8, or "d32" (SMT: 32 channels per attention head)')
 DROP_PATH = Arg("drop_path", PROBABILITY, "stochastic depth: the last block's rate, rising linearly over "
                 "the stage (SMT-T: 0.1)", "use 0 (off) or a rate such as 0.1")
 
@@ -352,7 +360,7 @@ class SAMBlock(StackLayout):
 
 @yaml_block(
     "repeat",
-    Arg("heads", POSITIVE_INT, "attention heads", "use e.g. 8"),
+    MSA_HEADS,
     MLP_RATIO,
     LAYER_SCALE,
     NORM,
@@ -367,7 +375,7 @@ class MSABlock(StackLayout):
         c1 (int): Input channels.
         c2 (int): Channels of the blocks (and output).
         n (int): Number of blocks.
-        heads (int): Attention heads.
+        heads (int | str): Attention heads, or ``"d<N>"``: one per N channels (see ``SMTAttention``).
         mlp_ratio (float): FFN hidden ratio.
         layer_scale (float | None): Initial layer scale, or None.
         norm (bool): Close the stage with a LayerNorm (as every SMT stage).
@@ -378,7 +386,7 @@ class MSABlock(StackLayout):
         torch.Size([1, 64, 4, 5])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, heads: int = 8, mlp_ratio: float = 4.0, layer_scale=None,
+    def __init__(self, c1: int, c2: int, n: int = 1, heads: int | str = 8, mlp_ratio: float = 4.0, layer_scale=None,
                  norm: bool = True, drop_path: float = 0.0):
         rates = stage_rates(drop_path, n)
         super().__init__(c1, c2, n, lambda j: msa_block(c2, heads, mlp_ratio, layer_scale, rates[j]),
@@ -388,7 +396,7 @@ class MSABlock(StackLayout):
 @yaml_block(
     "repeat",
     Arg("sam_heads", POSITIVE_INT, "SAM heads", "use e.g. 4"),
-    Arg("msa_heads", POSITIVE_INT, "attention heads", "use e.g. 8"),
+    Arg("msa_heads", HEADS, MSA_HEADS.doc, MSA_HEADS.fix),
     MLP_RATIO,
     EXPAND_RATIO,
     LAYER_SCALE,
@@ -409,7 +417,7 @@ class SMTStage(StackLayout):
         c2 (int): Channels of the blocks (and output).
         n (int): Number of blocks (SAM, MSA, SAM, ...).
         sam_heads (int): SAM heads.
-        msa_heads (int): Attention heads.
+        msa_heads (int | str): Attention heads, or ``"d<N>"`` (see ``SMTAttention``).
         mlp_ratio (float): FFN hidden ratio.
         expand_ratio (int): SAA expansion.
         layer_scale (float | None): Initial layer scale, or None.
@@ -421,8 +429,9 @@ class SMTStage(StackLayout):
         ['ScaleAwareModulation', 'SMTAttention', 'ScaleAwareModulation']
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 2, sam_heads: int = 4, msa_heads: int = 8, mlp_ratio: float = 4.0,
-                 expand_ratio: int = 2, layer_scale=None, norm: bool = True, drop_path: float = 0.0):
+    def __init__(self, c1: int, c2: int, n: int = 2, sam_heads: int = 4, msa_heads: int | str = 8,
+                 mlp_ratio: float = 4.0, expand_ratio: int = 2, layer_scale=None, norm: bool = True,
+                 drop_path: float = 0.0):
         rates = stage_rates(drop_path, n)
         super().__init__(
             c1,
@@ -513,7 +522,7 @@ class C3k2SAM(C3k2Layout):
 @yaml_block(
     "repeat",
     Arg("e", RATIO, "hidden channel ratio (C2PSA: 0.5)", "pass e as a ratio such as 0.5"),
-    Arg("heads", POSITIVE_INT, "attention heads", "use e.g. 8"),
+    MSA_HEADS,
     MLP_RATIO,
     DROP_PATH,
     rules=(
@@ -530,7 +539,7 @@ class C2MSA(C2Layout):
         c2 (int): Output channels.
         n (int): Number of MSA blocks.
         e (float): Hidden channel ratio.
-        heads (int): Attention heads.
+        heads (int | str): Attention heads, or ``"d<N>"``: one per N channels (see ``SMTAttention``).
         mlp_ratio (float): FFN hidden ratio (SMT's last stage and PSA: 2).
         drop_path (float): Stochastic depth of the last block; block j gets ``drop_path * (j + 1) / n``.
 
@@ -539,7 +548,7 @@ class C2MSA(C2Layout):
         torch.Size([1, 256, 5, 7])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int = 8, mlp_ratio: float = 2.0,
+    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int | str = 8, mlp_ratio: float = 2.0,
                  drop_path: float = 0.0):
         rates = stage_rates(drop_path, n)
         super().__init__(c1, c2, n, e, lambda c, j: msa_block(c, heads, mlp_ratio, drop_path=rates[j]))
