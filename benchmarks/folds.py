@@ -11,15 +11,13 @@ ratios to stock, writes JSON.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
-import json
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
+
+from common import arguments, prepare, write_report
 
 CONFIGS = ("yolov8n-smt.yaml", "yolov8n-cmt.yaml", "yolov8s-smt.yaml", "yolov8s-cmt.yaml")
 
@@ -42,28 +40,15 @@ def stock_of(cfg: str) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
-    parser.add_argument("--imgsz", type=int, default=640)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--warmup", type=int, default=2)
+    parser = arguments(__doc__, CONFIGS, 15, "folds.json")
     parser.add_argument("--no-onnx", action="store_true")
-    parser.add_argument("--json", default=str(Path(__file__).with_name("results") / "folds.json"))
     args = parser.parse_args()
-
-    from yolo_hybrid.integration.offline import prepare_offline
-
-    prepare_offline(tempfile.mkdtemp(prefix="yolo_hybrid_folds_cfg_"))
+    workdir = prepare("folds", args.threads)
     import torch
     from ultralytics import YOLO
 
-    import yolo_hybrid
     from yolo_hybrid.bench import onnx_session
 
-    yolo_hybrid.register()
-    torch.set_num_threads(args.threads)
-    workdir = Path(tempfile.mkdtemp(prefix="yolo_hybrid_folds_"))
     for sub in ("plain", "folded", "stock"):
         (workdir / sub).mkdir()
     x = torch.rand(1, 3, args.imgsz, args.imgsz)
@@ -116,11 +101,7 @@ def main() -> int:
     for r in rows:
         onnx = f"{r['onnx_ms']:>10.1f}{r['onnx_ratio']:>9.2f}" if "onnx_ms" in r else ""
         print(f"{r['model']:<20}{r['variant']:<26}{r['torch_ms']:>12.1f}{r['torch_ratio']:>9.2f}{onnx}")
-    path = Path(args.json)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"imgsz": args.imgsz, "threads": args.threads, "runs": args.runs,
-                                "torch": torch.__version__, "rows": rows}, indent=2) + "\n")
-    print(f"wrote {path}")
+    write_report(args, rows, torch=torch.__version__)
     return 0
 
 

@@ -12,15 +12,14 @@ cancels slow spells of a shared machine) and the largest output difference; writ
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from common import arguments, prepare, write_report
 
 CONFIGS = ("yolov8n-cmt.yaml", "yolov8n-smt.yaml", "yolo11n-cmt.yaml", "yolo26n-cmt.yaml", "yolov8s-cmt.yaml",
            "yolov8s-smt.yaml")
@@ -40,29 +39,16 @@ def environment(name: str, value: str):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
-    parser.add_argument("--imgsz", type=int, default=640)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--json", default=str(Path(__file__).with_name("results") / "query_blocks.json"))
-    args = parser.parse_args()
-
-    from yolo_hybrid.integration.offline import prepare_offline
-
-    prepare_offline(tempfile.mkdtemp(prefix="yolo_hybrid_blocks_cfg_"))
+    args = arguments(__doc__, CONFIGS, 20, "query_blocks.json").parse_args()
+    workdir = prepare("blocks", args.threads)
     import numpy as np
     import onnxruntime
     from ultralytics import YOLO
 
-    import yolo_hybrid
     from yolo_hybrid.bench import base_family, keep_freed_memory, onnx_session
     from yolo_hybrid.nn.query_blocks import BLOCK_BYTES, BLOCK_BYTES_ENV
 
-    yolo_hybrid.register()
     memory = keep_freed_memory()
-    workdir = Path(tempfile.mkdtemp(prefix="yolo_hybrid_blocks_"))
     sessions, diffs = {}, {}
     stock_of = {cfg: base_family(Path(cfg).stem) + ".yaml" for cfg in args.configs}  # yolov8n-cmt -> yolov8n.yaml
     x = np.random.default_rng(0).random((1, 3, args.imgsz, args.imgsz), dtype=np.float32)
@@ -108,12 +94,7 @@ def main() -> int:
         print(f"{r['model']:<20}{r['stock_ms']:>10.1f}{r['whole_ms']:>10.1f}{r['whole_ratio']:>9.2f}"
               f"{r['blocks_ms']:>11.1f}{r['blocks_ratio']:>9.2f}{r['paired_blocks_over_whole']:>14.3f}"
               f"{r['max_abs_diff']:>10.1e}")
-    path = Path(args.json)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"imgsz": args.imgsz, "threads": args.threads, "runs": args.runs,
-                                "block_bytes": BLOCK_BYTES, "onnxruntime": onnxruntime.__version__,
-                                "memory": memory, "rows": rows}, indent=2) + "\n")
-    print(f"wrote {path}")
+    write_report(args, rows, block_bytes=BLOCK_BYTES, onnxruntime=onnxruntime.__version__, memory=memory)
     return 0
 
 
