@@ -30,12 +30,9 @@ FIXED_C2CMT_HEADS = 8
 def fixed_heads_yaml(cfg: str, folder: Path) -> Path:
     """``cfg`` with the head counts it had before ``d64``, written in ``folder`` under a name keeping its scale."""
     import yaml
+    from ultralytics.nn.tasks import yaml_model_load
 
-    import yolo_hybrid
-
-    scale = Path(cfg).stem.split("-")[0][-1]  # yolo26n-cmt -> n
-    family = Path(cfg).name.replace(scale + "-", "-", 1)  # yolo26-cmt.yaml
-    d = yaml.safe_load(yolo_hybrid.config_path(family).read_text())
+    d = yaml_model_load(cfg)  # Ultralytics' own lookup: the bundled yolo26-cmt.yaml for yolo26n-cmt.yaml
     stages = iter(FIXED_HEADS)
     for row in d["backbone"]:
         if row[2] == "C3k2CMT":
@@ -62,17 +59,20 @@ def main() -> int:
 
     memory = keep_freed_memory()
     stock_of = {cfg: base_family(Path(cfg).stem) + ".yaml" for cfg in args.configs}  # yolo26n-cmt -> yolo26n.yaml
-    models = {}  # (config, variant) -> (eager model, ONNX Runtime session, GFLOPs, heads per attention layer)
+
+    def build(source: str) -> tuple:
+        """(eager model, ONNX Runtime session, GFLOPs, heads per attention layer) of a YAML."""
+        model = YOLO(source).model
+        heads = [m.heads for m in model.modules() if isinstance(m, LightweightMHSA)]
+        gflops = float(get_flops(model, args.imgsz))  # before fuse(), as the main benchmark's E
+        return model.fuse().eval(), onnx_session(source, args.imgsz, args.threads, workdir), gflops, heads
+
+    models = {}  # (config, "d64" | "fixed") or (stock config, "stock") -> build()
     for cfg in args.configs:
-        variants = {"d64": cfg, "fixed": str(fixed_heads_yaml(cfg, workdir)), "stock": stock_of[cfg]}
-        for variant, source in variants.items():
-            if (stock_of[cfg], "stock") in models and variant == "stock":
-                continue
-            key = (stock_of[cfg], "stock") if variant == "stock" else (cfg, variant)
-            model = YOLO(source).model
-            heads = [m.heads for m in model.modules() if isinstance(m, LightweightMHSA)]
-            gflops = float(get_flops(model, args.imgsz))  # before fuse(), as the main benchmark's E
-            models[key] = (model.fuse().eval(), onnx_session(source, args.imgsz, args.threads, workdir), gflops, heads)
+        if (stock_of[cfg], "stock") not in models:
+            models[(stock_of[cfg], "stock")] = build(stock_of[cfg])
+        models[(cfg, "d64")] = build(cfg)
+        models[(cfg, "fixed")] = build(str(fixed_heads_yaml(cfg, workdir)))
         print(f"{cfg}: heads {models[(cfg, 'fixed')][3]} -> {models[(cfg, 'd64')][3]}", flush=True)
     x = torch.rand(1, 3, args.imgsz, args.imgsz, generator=torch.Generator().manual_seed(0))
     feed = x.numpy()
