@@ -1,16 +1,18 @@
-"""What one attention head per 64 channels (``heads: d64``) buys the YOLO11/YOLO26 CMT configs, one run.
+"""What attention heads per channels (``d64``, ``d64<=8``, ``d32<=16``) buy the CMT and SMT configs, one run.
 
-    python benchmarks/heads.py [--configs yolo11n-cmt.yaml ...] [--imgsz 640] [--threads 1] [--runs 20]
+    python benchmarks/heads.py [--configs yolov8n-cmt.yaml ...] [--imgsz 640] [--threads 1] [--runs 20]
                                [--json benchmarks/results/heads.json]
 
-Per config, two models: as shipped (every C3k2CMT and C2CMT row with ``heads: d64``) and with the fixed head counts
-these configs had before (CMT's per-stage 2, 4, 8 at P3, P4, P5 and 8 in C2CMT, at every scale). Both have the same
-GFLOPs (the head count splits the query/key width; it does not change it) but not the same attention: the logits,
-their bias and their softmax scale with heads x N x N_k. Each runs in eager PyTorch (after ``fuse()``) and in ONNX
-Runtime (Ultralytics' static ONNX export, CPU provider, fixed threads), round by round in turn with stock YOLO of the
-same generation and scale. Prints medians, E (latency ratio over the ratio of Ultralytics' GFLOPs, to stock, as
-``python -m yolo_hybrid.bench``) and the paired ratio d64 / fixed (median over rounds of the per-round ratio, which
-cancels slow spells of a shared machine); writes JSON.
+Per config, two models: as shipped, and with every attention row set to the papers' fixed per-stage head counts
+(CMT: 2, 4, 8 at P3, P4, P5 and 8 in C2CMT; SMT: 8 at P4, 16 at P5), which these configs had before. Both have the
+same GFLOPs (the head count splits the query/key width; it does not change it) but not the same attention: the
+logits, their bias and their softmax scale with heads x N x N_k. Where the shipped rows give the fixed counts (the
+YOLOv8 configs at scale s: ``d64<=8`` is 8 at 512 channels) the two models are the same and their paired ratio shows
+the run's noise. Each runs in eager PyTorch (after ``fuse()``) and in ONNX Runtime (Ultralytics' static ONNX export,
+CPU provider, fixed threads), round by round in turn with stock YOLO of the same generation and scale. Prints
+medians, E (latency ratio over the ratio of Ultralytics' GFLOPs, to stock, as ``python -m yolo_hybrid.bench``) and
+the paired ratio shipped / fixed (median over rounds of the per-round ratio, which cancels slow spells of a shared
+machine); writes JSON.
 """
 
 from __future__ import annotations
@@ -22,25 +24,37 @@ from pathlib import Path
 
 from common import arguments, prepare, write_report
 
-CONFIGS = ("yolo11n-cmt.yaml", "yolo26n-cmt.yaml", "yolo11s-cmt.yaml", "yolo26s-cmt.yaml")
-FIXED_HEADS = (2, 4, 8)  # the C3k2CMT rows at P3, P4, P5, in file order
-FIXED_C2CMT_HEADS = 8
+CONFIGS = (
+    "yolov8n-cmt.yaml", "yolov8n-smt.yaml", "yolo11n-cmt.yaml", "yolo26n-cmt.yaml",
+    "yolov8s-cmt.yaml", "yolov8s-smt.yaml", "yolo11s-cmt.yaml", "yolo26s-cmt.yaml",
+)
+# block -> (position of its heads in the YAML args, the papers' counts for its rows in file order). C2CMT's heads come
+# third ([c2, e, heads]) and a row may leave them to the default, so its args are rewritten whole.
+FIXED_HEADS = {
+    "CMTBlock": (1, (2, 4, 8)),
+    "C3k2CMT": (4, (2, 4, 8)),  # [c2, c3k, e, attn, heads, ...]
+    "C2CMT": (2, (8,)),
+    "SMTStage": (2, (8,)),  # [c2, sam_heads, msa_heads, ...]
+    "MSABlock": (1, (16,)),
+}
 
 
 def fixed_heads_yaml(cfg: str, folder: Path) -> Path:
-    """``cfg`` with the head counts it had before ``d64``, written in ``folder`` under a name keeping its scale."""
+    """``cfg`` with every attention row's heads set to the papers' fixed counts, written in ``folder`` under a name
+    keeping its scale letter."""
     import yaml
     from ultralytics.nn.tasks import yaml_model_load
 
     d = yaml_model_load(cfg)  # Ultralytics' own lookup: the bundled yolo26-cmt.yaml for yolo26n-cmt.yaml
-    stages = iter(FIXED_HEADS)
-    for row in d["backbone"]:
-        if row[2] == "C3k2CMT":
-            row[3][4] = next(stages)  # [c2, c3k, e, attn, heads, ...]
-        elif row[2] == "C2CMT":
-            row[3] = [row[3][0], 0.5, FIXED_C2CMT_HEADS]  # [c2, e, heads]
-    if next(stages, None) is not None:
-        raise ValueError(f"{cfg}: expected {len(FIXED_HEADS)} C3k2CMT rows")
+    for block, (position, counts) in FIXED_HEADS.items():
+        rows = [row for row in d["backbone"] if row[2] == block]
+        if rows and len(rows) != len(counts):
+            raise ValueError(f"{cfg}: expected {len(counts)} {block} rows, found {len(rows)}")
+        for row, heads in zip(rows, counts):
+            if block == "C2CMT":
+                row[3] = [row[3][0], row[3][1] if len(row[3]) > 1 else 0.5, heads]
+            else:
+                row[3][position] = heads
     path = folder / f"{Path(cfg).stem}-fixed.yaml"
     path.write_text(yaml.safe_dump(d, sort_keys=False))
     return path
@@ -56,6 +70,7 @@ def main() -> int:
 
     from yolo_hybrid.bench import base_family, keep_freed_memory, onnx_session
     from yolo_hybrid.nn.cmt import LightweightMHSA
+    from yolo_hybrid.nn.smt import SMTAttention
 
     memory = keep_freed_memory()
     stock_of = {cfg: base_family(Path(cfg).stem) + ".yaml" for cfg in args.configs}  # yolo26n-cmt -> yolo26n.yaml
@@ -63,17 +78,18 @@ def main() -> int:
     def build(source: str) -> tuple:
         """(eager model, ONNX Runtime session, GFLOPs, heads per attention layer) of a YAML."""
         model = YOLO(source).model
-        heads = [m.heads for m in model.modules() if isinstance(m, LightweightMHSA)]
+        heads = [m.heads for m in model.modules() if isinstance(m, (LightweightMHSA, SMTAttention))]
         gflops = float(get_flops(model, args.imgsz))  # before fuse(), as the main benchmark's E
         return model.fuse().eval(), onnx_session(source, args.imgsz, args.threads, workdir), gflops, heads
 
-    models = {}  # (config, "d64" | "fixed") or (stock config, "stock") -> build()
+    variants = ("fixed", "shipped")
+    models = {}  # (config, variant) or (stock config, "stock") -> build()
     for cfg in args.configs:
         if (stock_of[cfg], "stock") not in models:
             models[(stock_of[cfg], "stock")] = build(stock_of[cfg])
-        models[(cfg, "d64")] = build(cfg)
+        models[(cfg, "shipped")] = build(cfg)
         models[(cfg, "fixed")] = build(str(fixed_heads_yaml(cfg, workdir)))
-        print(f"{cfg}: heads {models[(cfg, 'fixed')][3]} -> {models[(cfg, 'd64')][3]}", flush=True)
+        print(f"{cfg}: heads {models[(cfg, 'fixed')][3]} -> {models[(cfg, 'shipped')][3]}", flush=True)
     x = torch.rand(1, 3, args.imgsz, args.imgsz, generator=torch.Generator().manual_seed(0))
     feed = x.numpy()
     times = {key: {"torch": [], "onnx": []} for key in models}
@@ -92,25 +108,25 @@ def main() -> int:
     rows = []
     for cfg in args.configs:
         stock_key = (stock_of[cfg], "stock")
-        row = {"model": cfg, "stock": stock_of[cfg], "gflops": models[(cfg, "d64")][2],
+        row = {"model": cfg, "stock": stock_of[cfg], "gflops": models[(cfg, "shipped")][2],
                "stock_gflops": models[stock_key][2], "heads_fixed": models[(cfg, "fixed")][3],
-               "heads_d64": models[(cfg, "d64")][3]}
+               "heads_shipped": models[(cfg, "shipped")][3]}
         for runtime in ("torch", "onnx"):
             stock = statistics.median(times[stock_key][runtime])
             row[f"{runtime}_stock_ms"] = stock
-            for variant in ("fixed", "d64"):
+            for variant in variants:
                 ms = statistics.median(times[(cfg, variant)][runtime])
                 row[f"{runtime}_{variant}_ms"] = ms
                 row[f"{runtime}_{variant}_e"] = ms / stock / (models[(cfg, variant)][2] / row["stock_gflops"])
-            row[f"{runtime}_paired_d64_over_fixed"] = statistics.median(
-                new / old for new, old in zip(times[(cfg, "d64")][runtime], times[(cfg, "fixed")][runtime]))
+            row[f"{runtime}_paired_shipped_over_fixed"] = statistics.median(
+                new / old for new, old in zip(times[(cfg, "shipped")][runtime], times[(cfg, "fixed")][runtime]))
         rows.append(row)
-    print(f"\n{'model':<18}{'runtime':<9}{'stock ms':>9}{'fixed ms':>10}{'E':>6}{'d64 ms':>9}{'E':>6}{'d64/fixed':>11}")
+    print(f"\n{'model':<18}{'runtime':<9}{'stock ms':>9}{'fixed ms':>10}{'E':>6}{'ms':>9}{'E':>6}{'paired':>10}")
     for r in rows:
         for runtime, label in (("torch", "PyTorch"), ("onnx", "ORT")):
             print(f"{r['model']:<18}{label:<9}{r[f'{runtime}_stock_ms']:>9.1f}{r[f'{runtime}_fixed_ms']:>10.1f}"
-                  f"{r[f'{runtime}_fixed_e']:>6.2f}{r[f'{runtime}_d64_ms']:>9.1f}{r[f'{runtime}_d64_e']:>6.2f}"
-                  f"{r[f'{runtime}_paired_d64_over_fixed']:>11.3f}")
+                  f"{r[f'{runtime}_fixed_e']:>6.2f}{r[f'{runtime}_shipped_ms']:>9.1f}"
+                  f"{r[f'{runtime}_shipped_e']:>6.2f}{r[f'{runtime}_paired_shipped_over_fixed']:>10.3f}")
     write_report(args, rows, torch=torch.__version__, onnxruntime=onnxruntime.__version__, memory=memory)
     return 0
 

@@ -213,31 +213,37 @@ class Pair(Kind):
 
 
 class Heads(Kind):
-    """An attention head count: an int >= 1, or ``"d<N>"`` for one head per N channels of the layer (at least one).
+    """An attention head count: an int >= 1, ``"d<N>"`` for one head per N channels of the layer (at least one), or
+    ``"d<N><=<K>"`` for the same with at most K heads.
 
     ``"d64"`` keeps the channels per head, not the count, as the width changes across scales: CMT's and SMT's stages
     keep their channels per head (64 in CMT-S, 32 in SMT-T/S), and Ultralytics' PSA writes ``c // 64``; a fixed
-    count leaves 8 channels per head at scale n. ``head_count`` turns either into the count.
+    count leaves 8 channels per head at scale n. ``"d64<=8"`` is a paper's stage count of 8 kept wherever the layer
+    is wide enough for 64 channels per head, and fewer heads where it is narrower: never more heads (more logits to
+    exponentiate and bias) than the paper. ``head_count`` turns any of them into the count.
     """
 
     __slots__ = ()
-    PATTERN = re.compile(r"d[1-9][0-9]*")
+    PATTERN = re.compile(r"d([1-9][0-9]*)(?:<=([1-9][0-9]*))?")
 
     def accepts(self, value) -> bool:
         return (_is_int(value) and value >= 1) or (isinstance(value, str) and bool(self.PATTERN.fullmatch(value)))
 
     def describe(self) -> str:
-        return 'an integer >= 1, or "d<N>" for one head per N channels (e.g. "d64")'
+        return ('an integer >= 1, or "d<N>" for one head per N channels (e.g. "d64"), or "d<N><=<K>" for at most K '
+                'of those (e.g. "d64<=8")')
 
     def short(self) -> str:
-        return 'int >= 1 or "d<N>"'
+        return 'int >= 1, "d<N>" or "d<N><=<K>"'
 
 
 def head_count(heads: int | str, channels: int) -> int:
     """The number of heads ``heads`` (a ``Heads`` value) gives a layer of ``channels``: an int as it is,
-    ``"d<N>"`` as ``max(1, channels // N)``."""
+    ``"d<N>"`` as ``max(1, channels // N)``, ``"d<N><=<K>"`` as ``min(K, max(1, channels // N))``."""
     if isinstance(heads, str):
-        return max(1, channels // int(heads[1:]))
+        per, most = Heads.PATTERN.fullmatch(heads).groups()
+        count = max(1, channels // int(per))
+        return count if most is None else min(count, int(most))
     return heads
 
 

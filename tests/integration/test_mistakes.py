@@ -2,7 +2,7 @@
 or, when the value is valid, a model that builds and runs. Nothing in between: no raw torch error, no coercion.
 
 The oracle below is written from what each argument means (a ratio is in (0, 1], a flag is a bool, heads are
-positive integers, or "d<N>" for CMT's and SMT's attention), not read from the package's own argument descriptions.
+positive integers, or "d<N>" / "d<N><=<K>" for CMT's and SMT's attention), not read from the package's own argument descriptions.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import yolo_hybrid  # noqa: F401  (registration, as the start-up hook does)
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn import YAML_BLOCKS
 
-MUTATIONS = {"zero": 0, "negative": -1, "string": "abc", "float": 2.5, "none": None, "bool": True, "per-channel": "d16"}
-# Attention heads may also be written "d<N>", one head per N channels (SAM's heads are kernel counts, BoT's the paper's
-# fixed 4): every such argument of CMT's and SMT's attention blocks.
+MUTATIONS = {"zero": 0, "negative": -1, "string": "abc", "float": 2.5, "none": None, "bool": True,
+             "per-channel": "d16<=2"}
+# Attention heads may also be written "d<N>", one head per N channels, or "d<N><=<K>", at most K of those (SAM's heads
+# are kernel counts, BoT's the paper's fixed 4): every such argument of CMT's and SMT's attention blocks.
 PER_CHANNEL_HEADS = {("CMTBlock", "heads"), ("C3k2CMT", "heads"), ("C2CMT", "heads"), ("MSABlock", "heads"),
                      ("SMTStage", "msa_heads"), ("C2MSA", "heads")}
 WIDTH = 64  # c1 and c2 of the block under test: every default is valid at this width
@@ -49,7 +50,7 @@ def valid(name: str, arg: str, value) -> bool:
         return isinstance(scaled, int) and scaled >= (1 if name == "BoTStage" else 0)
     default = _params(cls)[arg].default
     if isinstance(value, str):
-        return value == "d16" and (name, arg) in PER_CHANNEL_HEADS  # d16 at WIDTH 64: 1-4 heads, dividing the width
+        return value == "d16<=2" and (name, arg) in PER_CHANNEL_HEADS  # at WIDTH 64: 1-2 heads, dividing the width
     if isinstance(default, bool):
         return isinstance(value, bool)
     if isinstance(value, bool):

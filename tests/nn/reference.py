@@ -1,4 +1,5 @@
-"""Helpers shared by the numeric tests: BatchNorm written out, BN layers with non-trivial statistics, traced op kinds."""
+"""Helpers shared by the numeric tests: BatchNorm written out, BN layers with non-trivial statistics, traced op kinds,
+the head counts a bundled config builds."""
 
 from __future__ import annotations
 
@@ -42,3 +43,18 @@ def traced_ops(traced: torch.jit.ScriptModule) -> set[str]:
     """The op kinds (``aten::pad``, ...) of a traced module's graph, submodules inlined."""
     return {node.kind() for node in traced.inlined_graph.nodes()}
 
+
+
+def heads_by_layer(cfg: str, scale: str, attention: type) -> dict[int, set[int]]:
+    """The head counts of every ``attention`` module of bundled ``cfg`` built at ``scale``, by YAML layer index."""
+    import yolo_hybrid
+    from ultralytics.nn.tasks import DetectionModel
+    from ultralytics.utils import YAML
+
+    d = YAML.load(yolo_hybrid.config_path(cfg))
+    d["scale"] = scale
+    found: dict[int, set[int]] = {}
+    for name, m in DetectionModel(d, verbose=False).named_modules():
+        if isinstance(m, attention):
+            found.setdefault(int(name.split(".")[1]), set()).add(m.heads)
+    return found

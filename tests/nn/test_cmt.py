@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.nn.reference import randomize_
+from tests.nn.reference import heads_by_layer, randomize_
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn.cmt import IRFFN, CMTBlock, CMTLayer, LightweightMHSA
 
@@ -146,7 +146,8 @@ def test_bad_arguments_fail_clearly(build, needle):
     assert needle in str(info.value)
 
 
-@pytest.mark.parametrize("dim,heads,count", [(64, "d32", 2), (64, "d64", 1), (16, "d64", 1), (96, "d32", 3)])
+@pytest.mark.parametrize("dim,heads,count", [(64, "d32", 2), (64, "d64", 1), (16, "d64", 1), (96, "d32", 3),
+                                             (96, "d32<=2", 2), (64, "d16<=8", 4)])
 def test_heads_per_channels_give_that_count_and_the_official_attention(dim, heads, count):
     attn = randomize_(LightweightMHSA(dim, heads=heads, sr=2, max_size=8)).double().eval()
     assert attn.heads == count and attn.rel_bias.shape[0] == count
@@ -156,19 +157,19 @@ def test_heads_per_channels_give_that_count_and_the_official_attention(dim, head
 
 
 @pytest.mark.parametrize("cfg", ["yolo26-cmt.yaml", "yolo11-cmt.yaml"])
-def test_yolo11_and_yolo26_cmt_keep_64_channels_per_head_across_scales(cfg):
+@pytest.mark.parametrize("scale,heads", [("n", {4: 1, 6: 1, 8: 1, 10: 2}), ("s", {4: 1, 6: 1, 8: 2, 10: 4})])
+def test_yolo11_and_yolo26_cmt_keep_64_channels_per_head_across_scales(cfg, scale, heads):
     """C3k2CMT widths at P3, P4, P5 and C2CMT's: 32, 32, 64, 128 channels at scale n and twice that at s."""
-    import yolo_hybrid
-    from ultralytics.nn.tasks import DetectionModel
-    from ultralytics.utils import YAML
+    assert heads_by_layer(cfg, scale, LightweightMHSA) == {layer: {count} for layer, count in heads.items()}
 
-    expected = {"n": {"4": 1, "6": 1, "8": 1, "10": 2}, "s": {"4": 1, "6": 1, "8": 2, "10": 4}}
-    for scale, heads in expected.items():
-        d = YAML.load(yolo_hybrid.config_path(cfg))
-        d["scale"] = scale
-        model = DetectionModel(d, verbose=False)
-        found = {name.split(".")[1]: m.heads for name, m in model.named_modules() if isinstance(m, LightweightMHSA)}
-        assert found == heads, scale
+
+@pytest.mark.parametrize("scale,heads", [("n", {4: 1, 6: 2, 8: 4}), ("s", {4: 2, 6: 4, 8: 8}),
+                                         ("m", {4: 2, 6: 4, 8: 8})])
+def test_yolov8_cmt_keeps_cmt_heads_where_64_channels_per_head_fit_and_fewer_below(scale, heads):
+    """CMTBlock widths at P3, P4, P5: 64, 128, 256 at scale n, 128, 256, 512 at s, 192, 384, 576 at m; rows d64<=2,
+    d64<=4, d64<=8."""
+    expected = {layer: {count} for layer, count in heads.items()}
+    assert heads_by_layer("yolov8-cmt.yaml", scale, LightweightMHSA) == expected
 
 
 def test_eager_attention_paths_equal_the_official_attention_and_its_gradients(monkeypatch):

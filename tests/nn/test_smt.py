@@ -10,7 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.nn.reference import FUSED_CPU_ATTENTION, bn_eval, has_fused_cpu_attention, randomize_, sdpa_kernels
+from tests.nn.reference import (
+    FUSED_CPU_ATTENTION, bn_eval, has_fused_cpu_attention, heads_by_layer, randomize_, sdpa_kernels,
+)
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn.smt import (
     C2fSAM,
@@ -150,7 +152,8 @@ def test_msa_matches_attention_loop(use_sdpa, size):
     torch.testing.assert_close(m(x), reference_msa(m, x))
 
 
-@pytest.mark.parametrize("dim,heads,count", [(64, "d32", 2), (16, "d32", 1), (48, "d16", 3)])
+@pytest.mark.parametrize("dim,heads,count", [(64, "d32", 2), (16, "d32", 1), (48, "d16", 3), (128, "d32<=2", 2),
+                                             (64, "d32<=8", 2)])
 def test_msa_heads_per_channels_give_that_count_and_the_attention_loop(dim, heads, count):
     m = SMTAttention(dim, heads=heads).double()
     assert m.heads == count
@@ -248,3 +251,10 @@ def test_heads_error_names_the_yaml_layer():
     d["backbone"][4] = [-1, 6, "SAMBlock", [256, 5]]  # 64 channels at scale n: 5 heads do not divide
     with pytest.raises(ConfigError, match=r"layer 4 .*SAMBlock.*heads=5.*Fix"):
         DetectionModel(d, verbose=False)
+
+
+@pytest.mark.parametrize("scale,heads", [("n", {6: 4, 8: 8}), ("s", {6: 8, 8: 16}), ("m", {6: 8, 8: 16})])
+def test_yolov8_smt_keeps_smt_heads_where_32_channels_per_head_fit_and_fewer_below(scale, heads):
+    """MSA widths at P4 (SMTStage) and P5 (MSABlock): 128, 256 at scale n, 256, 512 at s, 384, 576 at m; rows
+    d32<=8, d32<=16."""
+    assert heads_by_layer("yolov8-smt.yaml", scale, SMTAttention) == {layer: {count} for layer, count in heads.items()}

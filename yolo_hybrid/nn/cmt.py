@@ -88,7 +88,7 @@ class LightweightMHSA(nn.Module):
     Args:
         dim (int): Channels.
         heads (int | str): Attention heads (CMT stages: 1, 2, 4, 8), or ``"d<N>"``: one per N channels of ``dim``,
-            at least one (CMT-S has 64 channels per head in every stage).
+            at least one (CMT-S has 64 channels per head in every stage), or ``"d<N><=<K>"``: that, at most K.
         sr (int): Spatial reduction of keys/values (CMT stages: 8, 4, 2, 1).
         qk_ratio (int): Query/key width divisor.
         max_size (int): Maximum map extent with exact relative offsets.
@@ -220,7 +220,9 @@ class LightweightMHSA(nn.Module):
                                          self.query_bias(by_row, height, width, key_height, key_width, anchor,
                                                          (start, stop)))
                              for start, stop in blocks], 2)
-        return self.proj(out.transpose(-1, -2).reshape(b, self.dim, height, width))
+        # contiguous: with one head the merge is a view with channels-last strides, on which torch.export's conv
+        # guards the batch to 1 (tests/nn/test_dynamic_batch.py)
+        return self.proj(out.transpose(-1, -2).reshape(b, self.dim, height, width).contiguous())
 
     @staticmethod
     def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -357,8 +359,9 @@ class CMTLayer(nn.Module):
 
 
 _CMT_ARGS = (
-    Arg("heads", HEADS, 'attention heads, or "d<N>": one per N channels of the layer (at least one)',
-        'use e.g. 2, 4 or 8 (CMT: 1, 2, 4, 8 by stage), or "d64" (CMT-S: 64 channels per head)'),
+    Arg("heads", HEADS, 'attention heads, or "d<N>": one per N channels of the layer (at least one), or '
+        '"d<N><=<K>": that, at most K',
+        'use e.g. 2, 4 or 8 (CMT: 1, 2, 4, 8 by stage), "d64" (CMT-S: 64 channels per head) or "d64<=8" (at most 8)'),
     Arg("sr", POSITIVE_INT, "key/value spatial reduction", "use 8 at stride 4, 4 at 8, 2 at 16, 1 at 32 (CMT)"),
     Arg("mlp_ratio", POSITIVE, "IRFFN hidden ratio", "use e.g. 4 (CMT-S)"),
     Arg("qk_ratio", POSITIVE_INT, "query/key width divisor", "use 1 (CMT's default)"),

@@ -149,7 +149,8 @@ class SMTAttention(nn.Module):
     Args:
         dim (int): Channels.
         heads (int | str): Attention heads (the paper's ``sa_num_heads``: 8 in stage 3, 16 in stage 4), or
-            ``"d<N>"``: one per N channels of ``dim``, at least one (SMT: 32 channels per head in both stages).
+            ``"d<N>"``: one per N channels of ``dim``, at least one (SMT: 32 channels per head in both stages), or
+            ``"d<N><=<K>"``: that, at most K.
 
     Examples:
         >>> SMTAttention(64, heads=8)(torch.randn(1, 64, 5, 6)).shape
@@ -192,7 +193,9 @@ class SMTAttention(nn.Module):
             else:  # a static CPU ONNX export (query_blocks)
                 out = torch.cat([torch.matmul(torch.matmul(q[:, start * width : stop * width], k).softmax(-1), v)
                                  for start, stop in blocks], 1)
-        out = out.transpose(1, 2).reshape(b, self.dim, height, width)
+        # contiguous: with one head this is a view with channels-last strides, on which torch.export's conv
+        # guards the batch to 1 (tests/nn/test_dynamic_batch.py)
+        out = out.transpose(1, 2).reshape(b, self.dim, height, width).contiguous()
         return self.proj(out + self.local_conv(v_map))
 
     def key_value(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -313,8 +316,9 @@ EXPAND_RATIO = Arg("expand_ratio", POSITIVE_INT, "SAA expansion", "use an intege
 LAYER_SCALE = Arg("layer_scale", Maybe(POSITIVE), "initial layer scale, or null for plain residuals",
                   "use null or a small positive number such as 1e-4")
 NORM = Arg("norm", FLAG, "close the stage with a LayerNorm, as SMT does", "write true (SMT) or false")
-MSA_HEADS = Arg("heads", HEADS, 'attention heads, or "d<N>": one per N channels of the layer (at least one)',
-                'use e.g. 8, or "d32" (SMT: 32 channels per attention head)')
+MSA_HEADS = Arg("heads", HEADS, 'attention heads, or "d<N>": one per N channels of the layer (at least one), or '
+                '"d<N><=<K>": that, at most K',
+                'use e.g. 8, "d32" (SMT: 32 channels per attention head) or "d32<=8" (at most 8)')
 DROP_PATH = Arg("drop_path", PROBABILITY, "stochastic depth: the last block's rate, rising linearly over "
                 "the stage (SMT-T: 0.1)", "use 0 (off) or a rate such as 0.1")
 
