@@ -2,7 +2,8 @@
 or, when the value is valid, a model that builds and runs. Nothing in between: no raw torch error, no coercion.
 
 The oracle below is written from what each argument means (a ratio is in (0, 1], a flag is a bool, heads are
-positive integers, or "d<N>" / "d<N><=<K>" for CMT's and SMT's attention), not read from the package's own argument descriptions.
+positive integers, or "d<N>" / "d<N><=<K>" for CMT's and SMT's attention), not read from the package's own argument
+descriptions.
 """
 
 from __future__ import annotations
