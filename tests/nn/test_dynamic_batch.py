@@ -4,7 +4,9 @@ The dynamo ONNX exporter (``torch.onnx.export`` on torch >= 2.9, which Ultralyti
 ``dynamo=False``) captures with ``torch.export`` from Ultralytics' batch-1 example and, when that specialises, again
 with sizes treated obliviously (``backed_size_oblivious``). With one attention head the merged heads were a view with
 channels-last strides, and the projection conv then guarded the batch to 1: the export failed, or (Ultralytics
-8.1.47, yolov8n-cmt) came out with batch-1 shapes inside that ONNX Runtime refused at batch 2.
+8.1.47, yolov8n-cmt) came out with batch-1 shapes inside that ONNX Runtime refused at batch 2. BoT's attention lost
+the batch at any head count (heads folded into the batch from a channel slice of its qkv output) and, with one head,
+again in its relative logits (``yolo_hybrid/nn/multihead.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import pytest
 import torch
 
 from tests.nn.reference import randomize_
+from yolo_hybrid.nn.bot import BottleneckTransformer, RelPosMHSA2d
 from yolo_hybrid.nn.cmt import LightweightMHSA
 from yolo_hybrid.nn.smt import SMTAttention
 
@@ -27,7 +30,11 @@ config = getattr(getattr(torch.fx, "experimental", None), "_config", None)
     lambda: LightweightMHSA(64, heads=2, sr=2, max_size=16),
     lambda: SMTAttention(64, heads=1),
     lambda: SMTAttention(64, heads="d32"),
-], ids=["cmt-1-head-sr4", "cmt-1-head-sr1", "cmt-2-heads", "smt-1-head", "smt-2-heads"])
+    lambda: RelPosMHSA2d(64, heads=1, max_size=16),
+    lambda: RelPosMHSA2d(64, heads=4, max_size=16),
+    lambda: BottleneckTransformer(64, 64, heads=1, max_size=16),
+], ids=["cmt-1-head-sr4", "cmt-1-head-sr1", "cmt-2-heads", "smt-1-head", "smt-2-heads", "bot-1-head", "bot-4-heads",
+        "bot-block-1-head"])
 def test_export_from_a_batch_of_one_keeps_the_batch_dynamic(build):
     module = randomize_(build()).eval()
     batch = torch.export.Dim("batch")

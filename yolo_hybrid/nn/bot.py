@@ -28,6 +28,7 @@ from ultralytics.nn.modules import Conv
 from yolo_hybrid.errors import check_divisible
 from yolo_hybrid.nn.attention_budget import check_attention_budget
 from yolo_hybrid.nn.csp import C3K2_ARGS, C2fLayout, C2Layout, C3k2Layout, C3Layout, c3k2_width
+from yolo_hybrid.nn.multihead import merge_heads, split_heads, split_projection
 from yolo_hybrid.nn.tracing import is_capturing
 from yolo_hybrid.spec import FLAG, POSITIVE_INT, RATIO, Arg, Choice, Maybe, Pair, Rule, divides, yaml_block
 
@@ -132,6 +133,9 @@ class RelPosMHSA2d(nn.Module):
         # rel_logits_h[bh, y_q, x_q, y_k] = q[bh, y_q, x_q] . r_h[y_q, y_k]: one matmul per query row y_q
         q_by_row = q.transpose(0, 1).reshape(height, bh * width, d)
         rel_logits_h = torch.matmul(q_by_row, r_h.transpose(1, 2)).reshape(height, bh, width, height).transpose(0, 1)
+        # a copy that reshape would make anyway for B*heads > 1, made unconditionally: under torch.export the reshape's
+        # view-or-copy choice (a view when B*heads == 1) guards a one-head model's batch to 1; contiguous() guards too
+        rel_logits_h = rel_logits_h.clone(memory_format=torch.contiguous_format)
         n = height * width
         logits = rel_logits_h.reshape(bh * n, height, 1) + rel_logits_w.reshape(bh * n, 1, width)  # [i, y_k, x_k]
         return logits.reshape(bh, n, n)
@@ -140,8 +144,7 @@ class RelPosMHSA2d(nn.Module):
         b, _, height, width = x.shape
         n = height * width
         check_attention_budget(self, x, self.heads, n)  # the position logits are (B*heads, N, N) in every path
-        qkv = self.qkv(x)
-        q, k, v = (self.tokens(qkv[:, i * self.dim : (i + 1) * self.dim], b, n) for i in range(3))
+        q, k, v = (split_heads(t, b, n, self.heads, self.dim_head) for t in split_projection(self.qkv, x, 3))
         rel = self.rel_logits(q * self.scale, height, width)
         if self.use_sdpa and not is_capturing():  # contiguous: PyTorch's fused kernels need a unit stride in d
             q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
@@ -149,11 +152,7 @@ class RelPosMHSA2d(nn.Module):
         else:  # plain ops under any export: every converter and ONNX opset maps MatMul/Softmax
             attn = (torch.matmul(q * self.scale, k.transpose(-1, -2)) + rel).softmax(dim=-1)
             out = torch.matmul(attn, v)
-        return out.transpose(1, 2).reshape(b, self.dim, height, width)
-
-    def tokens(self, t: torch.Tensor, b, n) -> torch.Tensor:
-        """(B, dim, H, W) -> (B*heads, H*W, d): heads folded into the batch, d contiguous channels per head."""
-        return t.reshape(b * self.heads, self.dim_head, n).transpose(1, 2)
+        return merge_heads(out, b, self.dim, height, width)
 
     def extra_repr(self) -> str:
         return f"heads={self.heads}, dim_head={self.dim_head}, max_size={self.max_size}"

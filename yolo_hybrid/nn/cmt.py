@@ -30,6 +30,7 @@ from yolo_hybrid.nn.csp import C3K2_ARGS, C2Layout, C3k2Layout, StackLayout, c3k
 from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.fold import fold_bn_after, fold_bn_before_pointwise, fold_identity_into_depthwise
 from yolo_hybrid.nn.init import init_as_linear_, init_kaiming_fan_out_
+from yolo_hybrid.nn.multihead import merge_heads
 from yolo_hybrid.nn.norm import LayerNorm2d, SingleValueBatchNorm2d
 from yolo_hybrid.nn.pad import ZeroPad2d
 from yolo_hybrid.nn.query_blocks import query_row_blocks
@@ -220,9 +221,7 @@ class LightweightMHSA(nn.Module):
                                          self.query_bias(by_row, height, width, key_height, key_width, anchor,
                                                          (start, stop)))
                              for start, stop in blocks], 2)
-        # contiguous: with one head the merge is a view with channels-last strides, on which torch.export's conv
-        # guards the batch to 1 (tests/nn/test_dynamic_batch.py)
-        return self.proj(out.transpose(-1, -2).reshape(b, self.dim, height, width).contiguous())
+        return self.proj(merge_heads(out, b, self.dim, height, width))
 
     @staticmethod
     def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

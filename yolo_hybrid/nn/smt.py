@@ -33,9 +33,10 @@ from yolo_hybrid.nn.csp import C3K2_ARGS, C2fLayout, C2Layout, C3k2Layout, Stack
 from yolo_hybrid.nn.drop import drop_path_or_identity, stage_rates
 from yolo_hybrid.nn.fold import fold_bn_after, fold_identity_into_depthwise
 from yolo_hybrid.nn.init import init_as_linear_, init_fan_out_
+from yolo_hybrid.nn.multihead import merge_heads, split_heads, split_projection
 from yolo_hybrid.nn.norm import LayerNorm2d
 from yolo_hybrid.nn.query_blocks import query_row_blocks
-from yolo_hybrid.nn.tracing import is_capturing, is_exporting
+from yolo_hybrid.nn.tracing import is_capturing
 from yolo_hybrid.spec import (
     FLAG, HEADS, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, Maybe, Rule, divides, has_hidden, head_count,
     yaml_block,
@@ -180,7 +181,7 @@ class SMTAttention(nn.Module):
         b, _, height, width = x.shape
         n = height * width
         k_map, v_map = self.key_value(x)
-        q, k, v = (self.tokens(t, b, n) for t in (self.q(x), k_map, v_map))
+        q, k, v = (split_heads(t, b, n, self.heads, self.dim_head) for t in (self.q(x), k_map, v_map))
         fused = self.use_sdpa and not is_capturing()
         check_attention_budget(self, x, self.heads, n, materialized=not fused)  # fused SDPA streams the logits
         if fused:  # contiguous: PyTorch's fused kernels need a unit stride in d, else SDPA materialises the logits
@@ -193,30 +194,11 @@ class SMTAttention(nn.Module):
             else:  # a static CPU ONNX export (query_blocks)
                 out = torch.cat([torch.matmul(torch.matmul(q[:, start * width : stop * width], k).softmax(-1), v)
                                  for start, stop in blocks], 1)
-        # contiguous: with one head this is a view with channels-last strides, on which torch.export's conv
-        # guards the batch to 1 (tests/nn/test_dynamic_batch.py)
-        out = out.transpose(1, 2).reshape(b, self.dim, height, width).contiguous()
-        return self.proj(out + self.local_conv(v_map))
+        return self.proj(merge_heads(out, b, self.dim, height, width) + self.local_conv(v_map))
 
     def key_value(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Keys and values (B, dim, H, W) each, from the one ``kv`` projection (the official single Linear).
-
-        Under ``torch.export`` they come from the two halves of its weight instead of two channel slices of its
-        output: reshaping such a slice is a view only when B == 1, a guard that would fix an exported batch to 1.
-        """
-        if is_exporting():
-            w, bias = self.kv.weight, self.kv.bias
-            return F.conv2d(x, w[: self.dim], bias[: self.dim]), F.conv2d(x, w[self.dim :], bias[self.dim :])
-        kv = self.kv(x)
-        return kv[:, : self.dim], kv[:, self.dim :]
-
-    def tokens(self, t: torch.Tensor, b, n) -> torch.Tensor:
-        """(B, dim, H, W) -> (B*heads, H*W, d): heads folded into the batch, d contiguous channels per head.
-
-        Flattened to (B, dim, H*W) first, a view here: Paddle Inference's oneDNN matmul is wrong on a conv output
-        reshaped straight to (B*heads, d, N) (by up to the logits' size; exact after the flatten).
-        """
-        return t.flatten(2).reshape(b * self.heads, self.dim_head, n).transpose(1, 2)
+        """Keys and values (B, dim, H, W) each, from the one ``kv`` projection (the official single Linear)."""
+        return split_projection(self.kv, x, 2)
 
 
 class DetailFFN(nn.Module):
