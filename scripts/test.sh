@@ -11,8 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cores=$(nproc 2>/dev/null || echo 2)
-workers="${YOLO_HYBRID_TEST_WORKERS:-$((cores < 4 ? cores : 4))}"  # each worker holds torch and a model or two
+source scripts/workers.sh
 set +e
 .venv/bin/python -m pytest -n "$workers" --dist worksteal "$@"
 main=$?

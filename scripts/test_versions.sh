@@ -22,9 +22,8 @@ mkdir -p "$results"
 rm -f "$results"/ultralytics-*.json
 # The releases run side by side, one per core (at most 4; YOLO_HYBRID_TEST_WORKERS=N, as scripts/test.sh), each
 # with one torch thread and its own log, printed whole in the matrix's order when it ends.
-cores=$(nproc 2>/dev/null || echo 2)
-workers="${YOLO_HYBRID_TEST_WORKERS:-$((cores < 4 ? cores : 4))}"
-[ "$workers" -ge 1 ] 2>/dev/null || workers=1
+source scripts/workers.sh
+[ "$workers" -ge 1 ] 2>/dev/null || workers=1  # 0 (one pytest process) still runs one release at a time
 logs=$(mktemp -d "${TMPDIR:-/tmp}/yolo_hybrid_versions_logs.XXXXXX")
 run_release() {
   local v=$1 path start code
