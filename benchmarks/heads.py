@@ -28,33 +28,36 @@ CONFIGS = (
     "yolov8n-cmt.yaml", "yolov8n-smt.yaml", "yolo11n-cmt.yaml", "yolo26n-cmt.yaml",
     "yolov8s-cmt.yaml", "yolov8s-smt.yaml", "yolo11s-cmt.yaml", "yolo26s-cmt.yaml",
 )
-# block -> (position of its heads in the YAML args, the papers' counts for its rows in file order). C2CMT's heads come
-# third ([c2, e, heads]) and a row may leave them to the default, so its args are rewritten whole.
+# block -> (its heads argument, the papers' counts for its rows in file order)
 FIXED_HEADS = {
-    "CMTBlock": (1, (2, 4, 8)),
-    "C3k2CMT": (4, (2, 4, 8)),  # [c2, c3k, e, attn, heads, ...]
-    "C2CMT": (2, (8,)),
-    "SMTStage": (2, (8,)),  # [c2, sam_heads, msa_heads, ...]
-    "MSABlock": (1, (16,)),
+    "CMTBlock": ("heads", (2, 4, 8)),
+    "C3k2CMT": ("heads", (2, 4, 8)),
+    "C2CMT": ("heads", (8,)),
+    "SMTStage": ("msa_heads", (8,)),
+    "MSABlock": ("heads", (16,)),
 }
 
 
 def fixed_heads_yaml(cfg: str, folder: Path) -> Path:
     """``cfg`` with every attention row's heads set to the papers' fixed counts, written in ``folder`` under a name
-    keeping its scale letter."""
+    keeping its scale letter. A row that leaves the heads to their default gets the arguments before them from the
+    block's declared defaults."""
     import yaml
     from ultralytics.nn.tasks import yaml_model_load
 
+    import yolo_hybrid.nn
+
     d = yaml_model_load(cfg)  # Ultralytics' own lookup: the bundled yolo26-cmt.yaml for yolo26n-cmt.yaml
-    for block, (position, counts) in FIXED_HEADS.items():
+    for block, (arg, counts) in FIXED_HEADS.items():
+        spec = getattr(yolo_hybrid.nn, block).yaml_spec
+        names = spec.yaml_names()
+        position = names.index(arg)
         rows = [row for row in d["backbone"] if row[2] == block]
         if rows and len(rows) != len(counts):
             raise ValueError(f"{cfg}: expected {len(counts)} {block} rows, found {len(rows)}")
         for row, heads in zip(rows, counts):
-            if block == "C2CMT":
-                row[3] = [row[3][0], row[3][1] if len(row[3]) > 1 else 0.5, heads]
-            else:
-                row[3][position] = heads
+            row[3] += [spec.default(name) for name in names[len(row[3]) : position + 1]]
+            row[3][position] = heads
     path = folder / f"{Path(cfg).stem}-fixed.yaml"
     path.write_text(yaml.safe_dump(d, sort_keys=False))
     return path
