@@ -10,6 +10,7 @@ import copy
 import json
 import math
 import platform
+import statistics
 import subprocess
 import sys
 
@@ -64,7 +65,8 @@ def test_e_is_to_the_stock_model_the_config_is_built_on():
     assert math.isclose(ours26["ratios"]["torch_ms"], 0.9)  # brackets stay to yolov8
     assert ours11["e_reference"] == "yolov8" and math.isclose(ours11["E_torch"], 1.2)  # yolo11n not measured
     for r in rows:
-        r.update(gflops_flop_counter=1.0, torch_iqr_ms=0.0, onnx_iqr_ms=None, torch_faults=0, train_faults=None)
+        r.update(gflops_flop_counter=1.0, torch_iqr_ms=0.0, onnx_iqr_ms=None, torch_faults=0, train_faults=None,
+                 rounds={})
     report = {"imgsz": 64, "threads": 1, "runs": 1, "torch": "x", "ultralytics": "y", "rows": rows}
     bench.check_report(report)
     assert "(to yolo26n)" in bench.markdown(report).splitlines()[4]
@@ -80,6 +82,23 @@ def test_e_train_is_step_time_per_training_flop_against_the_base():
                                              ("yolov8n-cmt.yaml", "yolov8-cmt", False, 1200.0, 2.5))]
     bench._add_ratios(rows)
     assert rows[0]["E_train"] == 1.0 and math.isclose(rows[1]["E_train"], (1200 / 800) / (2.5 / 2.0))
+
+
+def test_time_ratios_pair_the_rounds():
+    def row(model, family, stock, rounds):
+        return {"model": model, "family": family, "scale": "n", "stock": stock, "params": 1, "gflops": 8.0,
+                "torch_ms": statistics.median(rounds), "onnx_ms": None, "train_step_ms": None,
+                "train_peak_mib": None, "train_gflops": None, "rounds": {"torch_ms": rounds, "onnx_ms": []}}
+
+    # a slow spell in round 3 that both models saw: per round 1.5, 1.1, 1.2 (median 1.2); the medians' ratio,
+    # 150 / 100, would say 1.5
+    rows = [row("yolov8n.yaml", "yolov8", True, [100.0, 100.0, 400.0]),
+            row("yolov8n-cmt.yaml", "yolov8-cmt", False, [150.0, 110.0, 480.0])]
+    bench._add_ratios(rows)
+    assert math.isclose(rows[1]["ratios"]["torch_ms"], 1.2) and math.isclose(rows[1]["E_torch"], 1.2)
+    rows[1]["rounds"]["torch_ms"] = [150.0, 110.0]  # not timed in the same rounds: the medians' ratio
+    bench._add_ratios(rows)
+    assert math.isclose(rows[1]["ratios"]["torch_ms"], 150.0 / 100.0)
 
 
 _FAULTS_OF_REUSED_BLOCKS = """
@@ -120,7 +139,7 @@ def test_check_report_rejects_what_the_table_cannot_use():
     row = {"model": "yolov8n.yaml", "family": "yolov8", "scale": "n", "stock": True, "params": 1, "gflops": 1.0,
            "gflops_flop_counter": 1.0, "torch_ms": 1.0, "torch_iqr_ms": 0.0, "onnx_ms": None, "onnx_iqr_ms": None,
            "train_step_ms": None, "train_peak_mib": None, "train_gflops": None, "torch_faults": 0,
-           "train_faults": None, "ratios": {}, "E_torch": 1.0, "E_onnx": None, "E_train": None,
+           "train_faults": None, "rounds": {}, "ratios": {}, "E_torch": 1.0, "E_onnx": None, "E_train": None,
            "e_reference": "yolov8"}
     report = {"imgsz": 64, "threads": 1, "runs": 1, "torch": "x", "ultralytics": "y", "rows": [row]}
     bench.check_report(report)

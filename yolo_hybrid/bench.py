@@ -15,7 +15,10 @@ weights), timed round by round in turn, so every model sees the same machine sta
   adds, measured in a fresh process per model;
 * ratios to stock yolov8 of the same scale, and E = latency ratio / GFLOPs ratio to the stock model the config is
   built on (``yolo26n-cot`` to ``yolo26n``; stock models to yolov8): 1 when it costs what its FLOPs say; the same for
-  the training step (``E_train``, against FlopCounterMode's GFLOPs of one image at the training size).
+  the training step (``E_train``, against FlopCounterMode's GFLOPs of one image at the training size). Time ratios
+  are paired: the median over rounds of the ratio within each round (``rounds`` in the JSON holds every timing), so
+  a slow spell of a shared machine, which every model of that round sees, cancels instead of moving one model's
+  median.
 
 Timing measures compute, not the allocator's state: glibc (Linux) otherwise returns the multi-megabyte blocks of a
 640 px forward to the system between images and page-faults them back in, 0 to ~30,000 faults per image depending on
@@ -62,7 +65,8 @@ SCHEMA = {
     "gflops_flop_counter": float, "torch_ms": float, "torch_iqr_ms": float, "onnx_ms": (float, type(None)),
     "onnx_iqr_ms": (float, type(None)), "train_step_ms": (float, type(None)), "train_peak_mib": (float, type(None)),
     "train_gflops": (float, type(None)), "torch_faults": (int, type(None)), "train_faults": (int, type(None)),
-    "ratios": dict, "E_torch": float, "E_onnx": (float, type(None)), "E_train": (float, type(None)), "e_reference": str,
+    "rounds": dict, "ratios": dict, "E_torch": float, "E_onnx": (float, type(None)), "E_train": (float, type(None)),
+    "e_reference": str,
 }
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
@@ -314,7 +318,9 @@ def run(names, imgsz: int = 640, threads: int = 1, runs: int = 20, warmup: int =
                      "train_step_ms": train_ms, "train_gflops": s.train_gflops,
                      "torch_faults": None if torch_faults is None else int(torch_faults),
                      "train_faults": None if train_faults is None else int(train_faults),
-                     "train_peak_mib": train_peak_mib(s.name, threads) if train and memory else None})
+                     "train_peak_mib": train_peak_mib(s.name, threads) if train and memory else None,
+                     "rounds": {"torch_ms": s.times["torch"], "onnx_ms": s.times["onnx"],
+                                "train_step_ms": s.times["train"]}})
         bar.update(1)
     bar.close()
     _add_ratios(rows)
@@ -339,10 +345,16 @@ def _cpu_name() -> str:
 
 
 def _ratios(row: dict, ref: dict | None) -> dict:
+    """``row``'s figures over ``ref``'s; a time timed in the same rounds as the median of its per-round ratios."""
     if ref is None:
         return {}
     keys = ("params", "gflops", "torch_ms", "onnx_ms", "train_step_ms", "train_peak_mib", "train_gflops")
-    return {key: row[key] / ref[key] for key in keys if row[key] is not None and ref[key]}
+    ratios = {key: row[key] / ref[key] for key in keys if row[key] is not None and ref[key]}
+    for key, times in row.get("rounds", {}).items():
+        ref_times = ref.get("rounds", {}).get(key, [])
+        if key in ratios and times and len(times) == len(ref_times) and all(ref_times):
+            ratios[key] = statistics.median(t / r for t, r in zip(times, ref_times))
+    return ratios
 
 
 def _add_ratios(rows: list[dict]) -> None:
