@@ -180,7 +180,7 @@ class SMTAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, height, width = x.shape
         n = height * width
-        k_map, v_map = self.key_value(x)
+        k_map, v_map = split_projection(self.kv, x, 2)  # one kv projection, as the official single Linear
         q, k, v = (split_heads(t, b, n, self.heads, self.dim_head) for t in (self.q(x), k_map, v_map))
         fused = self.use_sdpa and not is_capturing()
         check_attention_budget(self, x, self.heads, n, materialized=not fused)  # fused SDPA streams the logits
@@ -195,10 +195,6 @@ class SMTAttention(nn.Module):
                 out = torch.cat([torch.matmul(torch.matmul(q[:, start * width : stop * width], k).softmax(-1), v)
                                  for start, stop in blocks], 1)
         return self.proj(merge_heads(out, b, self.dim, height, width) + self.local_conv(v_map))
-
-    def key_value(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Keys and values (B, dim, H, W) each, from the one ``kv`` projection (the official single Linear)."""
-        return split_projection(self.kv, x, 2)
 
 
 class DetailFFN(nn.Module):
