@@ -53,6 +53,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from yolo_hybrid.plot_labels import place_labels
+
 __all__ = ["OURS", "STOCK", "model_names", "run", "check_report", "markdown", "plot", "training_comparison",
            "training_markdown", "flop_counter_gflops", "onnx_session", "main"]
 
@@ -440,6 +442,7 @@ def plot(report: dict, path: Path) -> None:
     scales = list(dict.fromkeys(r["scale"] for r in report["rows"]))
     fig, axes = plt.subplots(len(runtimes), len(scales), figsize=(6.5 * len(scales), 4.8 * len(runtimes)),
                              squeeze=False)
+    labelled = []
     for (key, title), row_axes in zip(runtimes, axes):
         for scale, ax in zip(scales, row_axes):
             rows = [r for r in report["rows"] if r["scale"] == scale and r[key] is not None]
@@ -447,8 +450,6 @@ def plot(report: dict, path: Path) -> None:
                 base, _, family = r["family"].partition("-")
                 ax.scatter(r["gflops"], r[key], s=46, color=_BASE_COLORS.get(base, "tab:gray"),
                            marker=_FAMILY_MARKERS.get(family, "X"), edgecolors="black" if r["stock"] else "none")
-                ax.annotate(r["model"].removesuffix(".yaml"), (r["gflops"], r[key]), fontsize=6,
-                            xytext=(4, -2), textcoords="offset points")
             ref = next((r for r in rows if r["family"] == REFERENCE), None)
             if ref is not None:
                 xs = [r["gflops"] for r in rows]
@@ -457,12 +458,17 @@ def plot(report: dict, path: Path) -> None:
             ax.set(xlabel="GFLOPs (Ultralytics, 640 px)", ylabel=f"ms, batch 1, {report['imgsz']} px, "
                    f"{report['threads']} thread(s)", title=f"{title}, scale {scale}")
             ax.grid(alpha=0.3)
+            labelled.append((ax, rows, key))
     handles = [Line2D([], [], ls="", marker="o", color=c, label=b) for b, c in _BASE_COLORS.items()]
     handles += [Line2D([], [], ls="", marker=m, color="black", mfc="white", label=f or "stock (black edge)")
                 for f, m in _FAMILY_MARKERS.items()]
     handles.append(Line2D([], [], ls="--", color="tab:gray", label="E = 1 through stock yolov8"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.set_dpi(120)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
+    for ax, rows, key in labelled:  # after the layout: labels are placed in display space
+        place_labels(ax, [r["gflops"] for r in rows], [r[key] for r in rows],
+                     [r["model"].removesuffix(".yaml") for r in rows])
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
