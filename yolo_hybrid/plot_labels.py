@@ -2,8 +2,9 @@
 
 Models of one scale cluster (YOLO11 and YOLO26 rows sit within a few ms and GFLOPs of each other), and labels at a
 fixed offset then print over each other. Each label here takes the nearest free spot around its point: candidate
-offsets on rings of growing radius, the first whose text box stays inside the axes and clear of every marker and
-every label already placed; a label moved beyond the first ring gets a thin leader line to its point.
+offsets on rings of growing radius, the first whose text box stays inside the axes, clear of every marker and every
+label already placed, and does not read as another point's label; a label moved off the first ring gets a thin leader
+line to its point, placed so that leaders do not cross.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _crosses(p, q, a, b) -> bool:
 
 
 def _passes_through(p, q, box) -> bool:
-    """Whether segment p-q enters ``box`` (sampled; the boxes are markers a few pixels wide)."""
+    """Whether segment p-q enters ``box`` (sampled at 15 points: boxes are markers or labels, >= 10 px across)."""
     return any(box[0] <= p[0] + (q[0] - p[0]) * t / 16 <= box[2] and box[1] <= p[1] + (q[1] - p[1]) * t / 16 <= box[3]
                for t in range(1, 16))
 
