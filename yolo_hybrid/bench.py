@@ -426,6 +426,7 @@ def markdown(report: dict) -> str:
 
 _BASE_COLORS = {"yolov8": "tab:blue", "yolo11": "tab:orange", "yolo12": "tab:purple", "yolo26": "tab:green"}
 _FAMILY_MARKERS = {"": "o", "bot3": "s", "cot": "^", "smt": "D", "cmt": "P"}
+_PLOT_DPI = 120
 
 
 def plot(report: dict, path: Path) -> None:
@@ -464,12 +465,12 @@ def plot(report: dict, path: Path) -> None:
                 for f, m in _FAMILY_MARKERS.items()]
     handles.append(Line2D([], [], ls="--", color="tab:gray", label="E = 1 through stock yolov8"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
-    fig.set_dpi(120)
+    fig.set_dpi(_PLOT_DPI)  # the saved resolution: labels are placed in its pixels
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     for ax, rows, key in labelled:  # after the layout: labels are placed in display space
         place_labels(ax, [r["gflops"] for r in rows], [r[key] for r in rows],
                      [r["model"].removesuffix(".yaml") for r in rows])
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=_PLOT_DPI)
     plt.close(fig)
 
 

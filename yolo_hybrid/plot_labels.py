@@ -58,8 +58,6 @@ def _distance(point, box) -> float:
     return math.hypot(max(box[0] - point[0], 0, point[0] - box[2]), max(box[1] - point[1], 0, point[1] - box[3]))
 
 
-
-
 def place_labels(ax, xs, ys, labels, fontsize: float = 6) -> list:
     """Annotate point ``i`` of ``ax`` at ``(xs[i], ys[i])`` with ``labels[i]``, no two labels overlapping.
 
@@ -110,21 +108,21 @@ def place_labels(ax, xs, ys, labels, fontsize: float = 6) -> list:
             hidden += sum(_overlap(box, other) for other in boxes + markers)
             own = _distance(points[i], box)
             misleads = sum(_distance(q, box) < own for j, q in enumerate(points) if j != i)  # reads as q's label
+            end = (points[i][0] + dx * px_per_pt, points[i][1] + dy * px_per_pt)  # the leader's end, if any
             if ring > 0:
-                end = (points[i][0] + dx * px_per_pt, points[i][1] + dy * px_per_pt)
                 misleads += 2 * sum(_crosses(points[i], end, a, b) for a, b in leaders)
                 misleads += 2 * sum(_passes_through(points[i], end, other) for other in others + boxes)
             cost = (hidden, misleads)
             if best is None or cost < best[0]:
-                best = (cost, dx, dy, ring, box)
+                best = (cost, dx, dy, ring, box, end)
             if cost == (0, 0):
                 break
-        _, dx, dy, ring, box = best
+        _, dx, dy, ring, box, end = best
         ha, va = _alignment(dx, dy)
         leader = dict(arrowstyle="-", lw=0.4, color="0.45", shrinkA=0, shrinkB=2) if ring > 0 else None
         annotations[i] = ax.annotate(labels[i], (xs[i], ys[i]), xytext=(dx, dy), textcoords="offset points",
                                      fontsize=fontsize, ha=ha, va=va, arrowprops=leader)
         boxes.append(box)
         if ring > 0:
-            leaders.append((points[i], (points[i][0] + dx * px_per_pt, points[i][1] + dy * px_per_pt)))
+            leaders.append((points[i], end))
     return annotations
