@@ -1,6 +1,6 @@
 """Our detect configs on a CUDA GPU next to stock YOLOv8 of the same scale, in one run. Table + JSON.
 
-    python benchmarks/gpu.py [--scales n s] [--imgsz 640] [--train-epochs 30] [--seeds 0 1 2] [--json PATH]
+    python benchmarks/gpu.py [--scales n s] [--imgsz 640] [--json PATH]
 
 Per config (each next to stock yolov8 of the same scale, interleaved):
 
@@ -11,8 +11,8 @@ Per config (each next to stock yolov8 of the same scale, interleaved):
   named;
 * speed: eval latency (fp16, batch 1 and 16; median of 50 after warm-up, CUDA-synchronised), AMP train step time
   and peak memory (batch 16, separate run without hooks), as ratios to stock;
-* training: ``yolo train`` on the bundled synthetic shapes data (absolute paths, no downloads) for a fixed number
-  of epochs per seed, mAP50-95 mean and spread (``--train-epochs 0`` skips it).
+
+Accuracy is the study's (``python -m yolo_hybrid.study``; on a GPU, ``bash benchmarks/study_gpu.sh``).
 
 TensorRT is not measured: its libraries are not on the package registry this project installs from.
 """
@@ -190,27 +190,13 @@ def latency(models: dict, imgsz: int, runs: int) -> dict:
     return out
 
 
-def train_compare(configs: list[str], epochs: int, seeds: list[int], imgsz: int, workdir: Path, budget_s: float,
-                  save) -> dict:
-    """``python -m yolo_hybrid.bench --compare-training`` on the GPU: scale n, AMP, synthetic shapes."""
-    from yolo_hybrid.bench import training_comparison
-
-    return training_comparison([cfg.replace("yolov8", "yolov8n") for cfg in configs], None, epochs, seeds, imgsz,
-                               16, "0", workdir, budget_s, save)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", nargs="+", default=["n", "s"])
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--amp-steps", type=int, default=30)
-    parser.add_argument("--train-epochs", type=int, default=30)
-    parser.add_argument("--train-imgsz", type=int, default=640)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--train-budget", type=float, default=float("inf"), help="seconds; no new seed after it")
     parser.add_argument("--configs", nargs="+", default=CONFIGS, help="stock yolov8.yaml first, then ours")
-    parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--json", default=str(Path(__file__).with_name("results") / "gpu.json"))
     args = parser.parse_args()
     if not torch.cuda.is_available():
@@ -221,49 +207,34 @@ def main() -> int:
 
     report["ultralytics"] = ultralytics.__version__
     print(f"{report['device']}, torch {torch.__version__}, ultralytics {ultralytics.__version__}", flush=True)
-    if not args.skip_speed:
-        for scale in args.scales:
-            rows = {}
-            for cfg in args.configs:
-                rows[cfg] = {"config": cfg, "scale": scale, **parity(cfg, scale, args.imgsz)}
-                rows[cfg].update(amp_training(cfg, scale, args.imgsz, args.amp_steps, 16))
-                rows[cfg].update(amp_training(cfg, scale, args.imgsz, args.amp_steps, 16, amp=False))
-                rows[cfg].update(train_speed(cfg, scale, args.imgsz, 16))
-                print(f"  checked {cfg} at {scale}", flush=True)
-            models = {cfg: _model(cfg, scale).fuse().eval().cuda().half() for cfg in args.configs}
-            for cfg, figures in latency(models, args.imgsz, args.runs).items():
-                rows[cfg].update(figures)
-            del models
-            stock = rows["yolov8.yaml"]
-            for row in rows.values():
-                for key in ("fp16_b1_ms", "fp16_b16_ms", "train_step_ms", "train_peak_mib"):
-                    row[f"{key}_ratio"] = row[key] / stock[key]
-            report["rows"] += list(rows.values())
-        print(f"\n{'config':<18}{'sc':>3}{'cuda-cpu':>10}{'fp16 px':>9}{'fp16 sc':>9}{'NaN amp/fp32':>13}"
-              f"{'b1 ms':>8}{'b16 ms':>8}{'step ms':>9}{'peak MiB':>10}   ratios b1/b16/step/mem")
-        for r in report["rows"]:
-            bad = f"{r['nonfinite_losses']}/{r['fp32_nonfinite_losses']}"
-            print(f"{r['config']:<18}{r['scale']:>3}{r['cuda_vs_cpu_max_abs']:>10.1e}"
-                  f"{r['fp16_vs_fp32_box_max_abs_px']:>9.2f}{r['fp16_vs_fp32_score_max_abs']:>9.1e}{bad:>13}"
-                  f"{r['fp16_b1_ms']:>8.2f}{r['fp16_b16_ms']:>8.2f}{r['train_step_ms']:>9.1f}"
-                  f"{r['train_peak_mib']:>10.0f}   {r['fp16_b1_ms_ratio']:.2f}/{r['fp16_b16_ms_ratio']:.2f}/"
-                  f"{r['train_step_ms_ratio']:.2f}/{r['train_peak_mib_ratio']:.2f}")
+    for scale in args.scales:
+        rows = {}
+        for cfg in args.configs:
+            rows[cfg] = {"config": cfg, "scale": scale, **parity(cfg, scale, args.imgsz)}
+            rows[cfg].update(amp_training(cfg, scale, args.imgsz, args.amp_steps, 16))
+            rows[cfg].update(amp_training(cfg, scale, args.imgsz, args.amp_steps, 16, amp=False))
+            rows[cfg].update(train_speed(cfg, scale, args.imgsz, 16))
+            print(f"  checked {cfg} at {scale}", flush=True)
+        models = {cfg: _model(cfg, scale).fuse().eval().cuda().half() for cfg in args.configs}
+        for cfg, figures in latency(models, args.imgsz, args.runs).items():
+            rows[cfg].update(figures)
+        del models
+        stock = rows["yolov8.yaml"]
+        for row in rows.values():
+            for key in ("fp16_b1_ms", "fp16_b16_ms", "train_step_ms", "train_peak_mib"):
+                row[f"{key}_ratio"] = row[key] / stock[key]
+        report["rows"] += list(rows.values())
+    print(f"\n{'config':<18}{'sc':>3}{'cuda-cpu':>10}{'fp16 px':>9}{'fp16 sc':>9}{'NaN amp/fp32':>13}"
+          f"{'b1 ms':>8}{'b16 ms':>8}{'step ms':>9}{'peak MiB':>10}   ratios b1/b16/step/mem")
+    for r in report["rows"]:
+        bad = f"{r['nonfinite_losses']}/{r['fp32_nonfinite_losses']}"
+        print(f"{r['config']:<18}{r['scale']:>3}{r['cuda_vs_cpu_max_abs']:>10.1e}"
+              f"{r['fp16_vs_fp32_box_max_abs_px']:>9.2f}{r['fp16_vs_fp32_score_max_abs']:>9.1e}{bad:>13}"
+              f"{r['fp16_b1_ms']:>8.2f}{r['fp16_b16_ms']:>8.2f}{r['train_step_ms']:>9.1f}"
+              f"{r['train_peak_mib']:>10.0f}   {r['fp16_b1_ms_ratio']:.2f}/{r['fp16_b16_ms_ratio']:.2f}/"
+              f"{r['train_step_ms_ratio']:.2f}/{r['train_peak_mib_ratio']:.2f}")
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
-
-    def save(training: dict) -> None:
-        report["training"] = training
-        report["training_setup"] = {"epochs": args.train_epochs, "imgsz": args.train_imgsz, "batch": 16,
-                                    "train_images": 256, "val_images": 64, "scale": "n", "amp": True}
-        path.write_text(json.dumps(report, indent=2) + "\n")
-
-    if args.train_epochs:
-        with tempfile.TemporaryDirectory() as tmp:
-            train_compare(args.configs, args.train_epochs, args.seeds, args.train_imgsz, Path(tmp),
-                          args.train_budget, save)
-        for cfg, r in report["training"].items():
-            print(f"{cfg:<18} mAP50-95 {r['mean']:.3f} +- {r['spread']:.3f} ({len(r['runs'])} seeds)")
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {path}")
     return 0

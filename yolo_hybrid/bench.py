@@ -31,11 +31,8 @@ Writes ``<out>.json``, ``<out>.md`` (the README table) and ``<out>.png`` (latenc
 per model, PyTorch and ONNX Runtime side by side). ``--quick`` (CI) runs everything at 64 px with one timed round:
 it proves the pipeline and the schema, and claims no timings.
 
-    python -m yolo_hybrid.bench --compare-training [--data my.yaml] [--epochs 10] [--seeds 0 1 2] [--device 0]
-
-trains each detect config and its stock base (and yolov8) at scale n with Ultralytics' default recipe, seed by seed,
-and reports mAP50-95 of the best checkpoint (mean ± half range; ``<out>_training.json``); without ``--data`` on the
-bundled synthetic shapes.
+What a block buys in accuracy is the study's to say: ``python -m yolo_hybrid.study`` (``--compare-training`` moved
+there).
 """
 
 from __future__ import annotations
@@ -55,8 +52,8 @@ from pathlib import Path
 
 from yolo_hybrid.plot_labels import place_labels
 
-__all__ = ["OURS", "STOCK", "model_names", "run", "check_report", "markdown", "plot", "training_comparison",
-           "training_markdown", "flop_counter_gflops", "onnx_session", "main"]
+__all__ = ["OURS", "STOCK", "model_names", "run", "check_report", "markdown", "plot", "flop_counter_gflops",
+           "onnx_session", "main"]
 
 OURS = tuple(f"{base}-{family}" for base in ("yolov8", "yolo11", "yolo26") for family in ("bot3", "cot", "smt", "cmt"))
 STOCK = ("yolov8", "yolo11", "yolo12", "yolo26")
@@ -474,62 +471,6 @@ def plot(report: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def training_comparison(configs, data: str | None = None, epochs: int = 10, seeds=(0, 1, 2), imgsz: int = 640,
-                        batch: int = 16, device: str = "cpu", workdir: Path | None = None,
-                        budget_s: float = float("inf"), save=None) -> dict:
-    """``yolo train`` of each config (scale n) for ``epochs`` per seed; mAP50-95 of the best checkpoint per seed.
-
-    Seed by seed, every config per seed, so a time budget cuts whole seeds and ``save`` (called after each run)
-    always holds a balanced comparison. ``data`` None: the bundled synthetic shapes (256 training, 64 validation
-    images at ``imgsz``, written under ``workdir``).
-    """
-    import ultralytics.engine.trainer as trainer
-    from ultralytics import YOLO
-
-    import yolo_hybrid
-    from yolo_hybrid.data import make_dataset
-
-    yolo_hybrid.register()
-    # Ultralytics' AMP check downloads yolo26n.pt; offline it would stop, so AMP stays on as configured
-    trainer.check_amp = lambda model: True
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="yolo_hybrid_train_"))
-    if data is None:
-        data = str(make_dataset(workdir / "shapes", task="detect", n_train=256, n_val=64, imgsz=imgsz, max_objects=6,
-                                seed=0))
-    began = time.perf_counter()
-    runs: dict[str, list] = {cfg: [] for cfg in configs}
-    results: dict[str, dict] = {}
-    for seed in seeds:
-        if time.perf_counter() - began > budget_s:
-            print(f"time budget spent: seeds from {seed} on not run", flush=True)
-            break
-        for cfg in configs:
-            start = time.perf_counter()
-            name = f"{Path(cfg).stem}-{seed}"
-            YOLO(cfg).train(data=data, epochs=epochs, imgsz=imgsz, batch=batch, device=device, seed=seed,
-                            deterministic=False, plots=False, project=str(workdir / "runs"), name=name,
-                            exist_ok=True, verbose=False)
-            metrics = YOLO(str(workdir / "runs" / name / "weights" / "best.pt")).val(
-                data=data, imgsz=imgsz, batch=batch, device=device, plots=False, verbose=False,
-                project=str(workdir / "val"), name=name)
-            runs[cfg].append({"seed": seed, "map50_95": float(metrics.box.map), "map50": float(metrics.box.map50),
-                              "seconds": time.perf_counter() - start})
-            maps = [r["map50_95"] for r in runs[cfg]]
-            results[cfg] = {"runs": runs[cfg], "mean": statistics.mean(maps),
-                            "spread": (max(maps) - min(maps)) / 2 if len(maps) > 1 else 0.0}
-            if save is not None:
-                save(results)
-    return results
-
-
-def training_markdown(results: dict) -> str:
-    lines = ["| model | mAP50-95, mean ± half range | per seed |", "|---|---:|---|"]
-    for cfg, r in results.items():
-        lines.append(f"| `{cfg}` | {r['mean']:.3f} ± {r['spread']:.3f} | "
-                     + ", ".join(f"{x['map50_95']:.3f}" for x in r["runs"]) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m yolo_hybrid.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -546,14 +487,11 @@ def main(argv=None) -> int:
                         help="reuse: glibc keeps freed memory for reuse while timing (default); default: as it comes")
     parser.add_argument("--out", default="benchmarks/results/bench", help="path stem of the .json, .md and .png")
     parser.add_argument("--quick", action="store_true", help="64 px, one round, scale n: checks the pipeline only")
-    parser.add_argument("--compare-training", action="store_true",
-                        help="instead: train each detect config and its stock base at scale n, seed by seed")
-    parser.add_argument("--data", default=None, help="dataset YAML for --compare-training (default: synthetic shapes)")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--device", default="cpu", help="training device, e.g. 0 for the first GPU")
+    parser.add_argument("--compare-training", action="store_true", help="moved: python -m yolo_hybrid.study")
     args = parser.parse_args(argv)
+    if args.compare_training:
+        parser.error("--compare-training moved to the accuracy study: python -m yolo_hybrid.study --data my.yaml "
+                     "(resumable, val and test, seeds paired with intervals; see its --help)")
     from yolo_hybrid.integration.offline import prepare_offline
 
     prepare_offline(tempfile.mkdtemp(prefix="yolo_hybrid_bench_cfg_"))
@@ -563,21 +501,6 @@ def main(argv=None) -> int:
         parser.error(f"--stock must include {REFERENCE}: every ratio is to it")
     stem = Path(args.out)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    if args.compare_training:
-        bases = dict.fromkeys([REFERENCE, *(base_family(f) for f in args.ours)])  # each config's own stock base
-        configs = [scaled(f, "n") for f in (*bases, *args.ours)]
-        setup = {"data": args.data or "synthetic shapes (256/64 images)", "epochs": args.epochs, "imgsz": args.imgsz,
-                 "batch": args.batch, "device": args.device, "seeds": args.seeds}
-        path = stem.with_name(stem.name + "_training.json")
-
-        def save(results):
-            path.write_text(json.dumps({"setup": setup, "results": results}, indent=2) + "\n")
-
-        results = training_comparison(configs, args.data, args.epochs, args.seeds, args.imgsz, args.batch,
-                                      args.device, save=save)
-        print(training_markdown(results))
-        print(f"wrote {path}")
-        return 0
     report = run(model_names(args.scales, args.ours, args.stock), args.imgsz, args.threads, args.runs, args.warmup,
                  onnx=not args.no_onnx, train=not args.no_train, allocator=args.allocator)
     report["quick"] = args.quick

@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["run_name", "checkpoint_epoch", "train_and_evaluate", "device_name", "versions"]
+__all__ = ["run_name", "checkpoint_epoch", "amp_on_accelerators", "train_and_evaluate", "device_name", "versions"]
 
 
 def run_name(config: str, seed: int) -> str:
@@ -112,6 +112,16 @@ def _peak_memory_mib(device: str) -> dict:
     return out
 
 
+def amp_on_accelerators(model) -> bool:
+    """Ultralytics' ``check_amp`` without its download: AMP on a GPU (the default recipe's ``amp=True``), never on a
+    CPU or MPS device, as ``check_amp`` itself decides before it fetches yolo26n.pt to test AMP (which offline fails).
+
+    Answering True on a CPU (as ``bench --compare-training`` did) trains under bfloat16 autocast there: ~10x slower
+    on this 2-core VM (PyTorch's reference GEMM) and not Ultralytics' CPU training.
+    """
+    return next(model.parameters()).device.type not in {"cpu", "mps"}
+
+
 def train_and_evaluate(spec: dict) -> dict:
     """Train one (config, seed) to ``spec['epochs']`` (fresh or resumed), then evaluate ``best.pt`` on val and test.
 
@@ -130,9 +140,7 @@ def train_and_evaluate(spec: dict) -> dict:
     import yolo_hybrid
 
     yolo_hybrid.register()
-    # Ultralytics' AMP check downloads a model; offline it fails and would turn AMP off on a GPU for every model
-    # alike. AMP stays on as configured (the default recipe's amp=True; CPU training never uses it).
-    trainer.check_amp = lambda model: True
+    trainer.check_amp = amp_on_accelerators
     run_dir = Path(spec["run_dir"])
     weights = run_dir / "weights"
     epoch = checkpoint_epoch(weights / "last.pt")
