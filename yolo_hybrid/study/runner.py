@@ -158,9 +158,10 @@ def train_and_evaluate(spec: dict) -> dict:
         attempts_file.write_text(json.dumps(attempts) + "\n")
 
     if epoch is None:
-        if run_dir.exists():  # a start that died before its first checkpoint, or a checkpoint cut short
-            shutil.rmtree(run_dir)
-        run_dir.mkdir(parents=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for item in run_dir.iterdir():  # a start that died before its first checkpoint, or a checkpoint cut short
+            if item.name != "train.log":  # the study appends this attempt's output to it
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
         log_attempt()
         model = YOLO(spec["config"])
         model.add_callback("on_fit_epoch_end", log_attempt)
