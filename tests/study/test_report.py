@@ -20,10 +20,10 @@ PROTOCOL = {"dataset": {"name": "toy", "images": {"train": 4, "val": 2, "test": 
 def _run(config: str, seed: int, val: float, test: float) -> dict:
     split = lambda m: {"map50_95": m, "map50": min(1.0, 2 * m), "per_class_map50_95": {"a": m}}  # noqa: E731
     return {"config": config, "seed": seed, "epochs": 2, "imgsz": 64, "batch": 4, "device": "cpu", "protocol": PROTOCOL,
-            "train_seconds": 10.0, "seconds_per_epoch": 5.0, "resumed_at": [], "peak_rss_mib": 900.0,
+            "train_seconds": 10.0, "eval_seconds": 1.0, "seconds_per_epoch": 5.0, "resumed_at": [], "peak_rss_mib": 900.0,
             "val": split(val), "test": split(test),
             "versions": {"torch": "t", "ultralytics": "u", "yolo_hybrid": "y", "python": "p", "commit": None},
-            "finished": "2026-12-07T00:00:00+0000"}
+            "started": "2026-12-07T00:00:00+0000", "finished": "2026-12-07T00:01:00+0000"}
 
 
 def _report() -> dict:

@@ -112,3 +112,19 @@ def test_amp_stays_off_on_cpu_as_ultralytics_decides():
     model = nn.Conv2d(3, 4, 1)
     assert amp_on_accelerators(model) is False
     assert check_amp(model) is False  # Ultralytics' own answer on a CPU, reached before any download
+
+
+@pytest.mark.slow
+def test_runs_side_by_side_and_a_time_budget_leaves_the_rest_pending(tmp_path):
+    # the GPU study's logic at a tiny size on the CPU: two runs at once (--jobs 2), no run started after the budget
+    out = tmp_path / "study"
+    cmd = [sys.executable, "-m", "yolo_hybrid.study", "--data", str(_dataset(tmp_path)), "--configs", "yolov8n.yaml",
+           "yolov8n-cot.yaml", "--imgsz", "64", "--epochs", "1", "--seeds", "0", "1", "--jobs", "2",
+           "--budget-minutes", "0.05", "--out", str(out), "--bench", str(tmp_path / "no_bench.json")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "time budget spent: 2 runs not started" in proc.stdout
+    runs = json.loads(out.with_suffix(".json").read_text())["runs"]
+    assert [(r["config"], r["seed"]) for r in runs] == [("yolov8n.yaml", 0), ("yolov8n-cot.yaml", 0)]
+    (a_start, a_end), (b_start, b_end) = ((r["started"], r["finished"]) for r in runs)
+    assert a_start <= b_end and b_start <= a_end  # the two ran at the same time

@@ -2,6 +2,7 @@
 
     nice -n 19 python -m yolo_hybrid.study --data /abs/path/data.yaml --sets yolov8 yolo26 --imgsz 320 --epochs 40 \\
         --seeds 0 1 2 --out benchmarks/results/study_bccd [--workdir DIR] [--device 0 --jobs 4] [--credit TEXT]
+        [--budget-minutes M]
 
 Run the same command again after a stop, a kill or a reboot: finished runs are skipped, an interrupted one resumes
 from its ``last.pt``. ``--report-only`` rewrites the Markdown and the PNG from the JSON without training.
@@ -35,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workdir", help="run folders (default: <out>_runs next to the results)")
     parser.add_argument("--bench", default="benchmarks/results/bench.json",
                         help="benchmark JSON whose ONNX Runtime latency and GFLOPs the table and plot show")
+    parser.add_argument("--budget-minutes", type=float, default=float("inf"),
+                        help="start no run after this many minutes (runs under way finish; rerun for the rest)")
     parser.add_argument("--credit", default="", help="dataset credit printed under the table (license, source)")
     parser.add_argument("--report-only", action="store_true", help="rewrite .md and .png from the JSON, train nothing")
     return parser
@@ -86,7 +89,8 @@ def main(argv=None) -> int:
     except YoloHybridError as e:
         print(f"python -m yolo_hybrid.study: {e}", file=sys.stderr)
         return 2
-    failed = study.run(on_save=lambda report: _write_report(report, stem, args.bench))
+    failed = study.run(on_save=lambda report: _write_report(report, stem, args.bench),
+                       budget_s=args.budget_minutes * 60)
     print(stem.with_suffix(".md").read_text())
     print(f"wrote {stem}.json, {stem}.md, {stem}.png")
     if failed:

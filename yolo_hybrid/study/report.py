@@ -17,8 +17,9 @@ __all__ = ["summarize", "check_study", "markdown", "plot", "latency_from_bench",
 METRICS = (("val", "map50_95"), ("val", "map50"), ("test", "map50_95"), ("test", "map50"))
 _RUN_SCHEMA = {
     "config": str, "seed": int, "epochs": int, "imgsz": int, "batch": int, "device": str, "protocol": dict,
-    "train_seconds": (int, float), "seconds_per_epoch": (int, float, type(None)), "resumed_at": list,
-    "peak_rss_mib": (int, float), "val": dict, "test": (dict, type(None)), "versions": dict, "finished": str,
+    "train_seconds": (int, float), "eval_seconds": (int, float), "seconds_per_epoch": (int, float, type(None)), "resumed_at": list,
+    "peak_rss_mib": (int, float), "val": dict, "test": (dict, type(None)), "versions": dict, "started": str,
+    "finished": str,
 }
 _SPLIT_SCHEMA = {"map50_95": float, "map50": float, "per_class_map50_95": dict}
 _VERSIONS = ("torch", "ultralytics", "yolo_hybrid", "python", "commit")

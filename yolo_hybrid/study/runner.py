@@ -148,6 +148,7 @@ def train_and_evaluate(spec: dict) -> dict:
     attempts = json.loads(attempts_file.read_text()) if attempts_file.exists() and epoch is not None else []
     first_epoch = 0 if epoch is None else (spec["epochs"] if epoch < 0 else epoch + 1)
     began = time.perf_counter()
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     attempt = {"first_epoch": first_epoch, "epochs_done": 0, "seconds": 0.0}
     attempts.append(attempt)
 
@@ -181,15 +182,17 @@ def train_and_evaluate(spec: dict) -> dict:
     train_seconds = sum(a["seconds"] for a in attempts)
     epochs_timed = sum(a["epochs_done"] for a in attempts)
     best = weights / "best.pt"
+    eval_began = time.perf_counter()
+    val = _evaluate(best, spec["data"], "val", spec)
+    test = _evaluate(best, spec["data"], "test", spec) if spec["has_test"] else None
     record = {
         "config": spec["config"], "seed": spec["seed"], "epochs": spec["epochs"], "imgsz": spec["imgsz"],
         "batch": spec["batch"], "device": device_name(spec["device"]), "protocol": spec["protocol"],
         "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(train_seconds / epochs_timed, 2) if epochs_timed else None,
         "resumed_at": [a["first_epoch"] for a in attempts[1:] if a["first_epoch"] < spec["epochs"]], **_peak_memory_mib(spec["device"]),
-        "val": _evaluate(best, spec["data"], "val", spec),
-        "test": _evaluate(best, spec["data"], "test", spec) if spec["has_test"] else None,
-        "versions": versions(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "eval_seconds": round(time.perf_counter() - eval_began, 1), "val": val, "test": test,
+        "versions": versions(), "started": started, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     tmp = run_dir / "result.json.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n")

@@ -184,8 +184,14 @@ class Study:
         proc.log = log
         return proc
 
-    def run(self, on_save=None, echo=print) -> list[tuple[str, int]]:
+    def run(self, on_save=None, echo=print, budget_s: float = float("inf")) -> list[tuple[str, int]]:
         """Train every pending run (``jobs`` at a time), recording each the moment it finishes.
+
+        Args:
+            on_save: Called with the report before each write (adds the summary).
+            echo: Where progress lines go.
+            budget_s (float): No run starts once this many seconds have passed (runs under way finish); the rest
+                stay pending for the next invocation, so a study fits a machine lent for a fixed time.
 
         Returns:
             (list[tuple[str, int]]): The runs that failed (their ``train.log`` tells why); empty when all finished.
@@ -198,6 +204,9 @@ class Study:
         began, finished, failed = time.perf_counter(), 0, []
         running: dict[tuple[str, int], subprocess.Popen] = {}
         while todo or running:
+            if todo and time.perf_counter() - began > budget_s:
+                echo(f"[study] time budget spent: {len(todo)} runs not started; the same command trains them")
+                todo = []
             while todo and len(running) < self.jobs:
                 config, seed = todo.pop(0)
                 last = self.run_dir(config, seed) / "weights" / "last.pt"
