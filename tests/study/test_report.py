@@ -90,3 +90,12 @@ def test_committed_study_matches_its_table(stem):
     report = json.loads((results / f"{stem}.json").read_text())
     check_study(report)
     assert (results / f"{stem}.md").read_text() == markdown(report)
+
+
+def test_readme_study_tables_are_the_committed_ones():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "tools/update_study_tables.py", "--check"], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -7,6 +7,7 @@ Everything here is computed from the runs in the study JSON, so the committed ``
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 from yolo_hybrid.study.schedule import base_config
@@ -123,12 +124,15 @@ def markdown(report: dict) -> str:
     p = report["protocol"]
     ds = p["dataset"]
     images = ", ".join(f"{k} {v}" for k, v in ds["images"].items())
-    lines = [
-        f"Dataset **{ds['name']}** ({images} images; {len(ds['classes'])} classes). From scratch, Ultralytics' "
-        f"default recipe ({p['recipe']}), scale {p['scale']}, {p['imgsz']} px, {p['epochs']} epochs, batch "
-        f"{p['batch']}, seeds {', '.join(map(str, report['seeds']))}, on {p['device_type']}; best epoch chosen on val, "
+    devices = " / ".join(sorted({r["device"] for r in report["runs"]}))
+    protocol = (
+        f"Dataset **{ds['name']}** ({images} images; {len(ds['classes'])} classes). {p['recipe']}: scale "
+        f"{p['scale']}, {p['imgsz']} px, {p['epochs']} epochs, batch {p['batch']}, seeds "
+        f"{', '.join(map(str, report['seeds']))}, on {devices or p['device_type']}; best epoch chosen on val, "
         "test evaluated once per run. Mean ± sd over seeds; Δ = paired difference to the stock base (same seed) with "
-        "its 95 % t interval and the verdict read from it.",
+        "its 95 % t interval and the verdict read from it.")
+    lines = [
+        *textwrap.wrap(protocol, 118, break_on_hyphens=False),
         "",
         "| model | seeds | val mAP50-95 | Δ val mAP50-95 | test mAP50-95 | Δ test mAP50-95 | val mAP50 | "
         "ORT CPU latency × base | GFLOPs | s/epoch |",
@@ -144,7 +148,7 @@ def markdown(report: dict) -> str:
             f"{_mean_sd(s['test_map50_95'])} | {_diff(s.get('diff_test_map50_95'))} | {_mean_sd(s['val_map50'])} | "
             f"{ratio} | {gflops} | {sec} |")
     if p.get("credit"):
-        lines += ["", f"Dataset credit: {p['credit']}"]
+        lines += ["", *textwrap.wrap(f"Dataset credit: {p['credit']}", 118, break_on_hyphens=False)]
     return "\n".join(lines) + "\n"
 
 
