@@ -74,10 +74,17 @@ def test_killed_study_skips_finished_runs_and_resumes_the_interrupted_one(tmp_pa
                              env=env)
     last = workdir / "yolov8n-bot3-s0" / "weights" / "last.pt"
     deadline = time.time() + 300
+    seen = None
     try:  # kill the whole study once the second run has a readable checkpoint of an unfinished training
-        while (epoch := checkpoint_epoch(last)) is None or epoch < 0:
+        while True:  # freeze the study at each new write of last.pt, so a fast machine cannot finish before we look
             assert first.poll() is None and time.time() < deadline, "the second run never wrote a checkpoint"
-            time.sleep(0.05)
+            if last.exists() and (stamp := last.stat().st_mtime_ns) != seen:
+                os.killpg(first.pid, signal.SIGSTOP)
+                if (epoch := checkpoint_epoch(last)) is not None and epoch >= 0:
+                    break
+                seen = stamp
+                os.killpg(first.pid, signal.SIGCONT)
+            time.sleep(0.005)
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
@@ -96,6 +103,10 @@ def test_killed_study_skips_finished_runs_and_resumes_the_interrupted_one(tmp_pa
     report = json.loads(out.with_suffix(".json").read_text())
     resumed = {r["config"]: r for r in report["runs"]}["yolov8n-bot3.yaml"]
     assert resumed["resumed_at"] == [epoch + 1]  # Ultralytics' resume went on from the epoch after the checkpoint
+    attempts = json.loads((workdir / "yolov8n-bot3-s0" / "attempts.json").read_text())
+    # each attempt times the epochs it trained, not the final evaluation of best.pt as one more epoch
+    assert attempts[-1]["first_epoch"] == epoch + 1 and attempts[-1]["epochs_done"] == 4 - (epoch + 1)
+    assert json.loads(stock.parent.joinpath("attempts.json").read_text())[0]["epochs_done"] == 4
     log = (workdir / "yolov8n-bot3-s0" / "train.log").read_text()
     assert "Resuming training" in log and f"from epoch {epoch + 2} to 4 total epochs" in log
     assert resumed["val"]["map50_95"] >= 0 and resumed["test"] is not None

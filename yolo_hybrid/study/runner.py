@@ -155,7 +155,8 @@ def train_and_evaluate(spec: dict) -> dict:
 
     def log_attempt(trainer_=None) -> None:  # after every epoch, so a killed attempt keeps its finished epochs' time
         if trainer_ is not None:
-            attempt["epochs_done"] = trainer_.epoch + 1 - first_epoch
+            # min(): the final evaluation of best.pt fires this callback again with the epoch advanced by one
+            attempt["epochs_done"] = min(trainer_.epoch + 1, trainer_.epochs) - first_epoch
             attempt["seconds"] = round(time.perf_counter() - began, 1)
         attempts_file.write_text(json.dumps(attempts) + "\n")
 
