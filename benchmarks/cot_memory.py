@@ -75,8 +75,12 @@ def child(variant: str, batch: int, channels: int, size: int, n: int, runs: int)
         times.append(time.perf_counter() - start)
         module.zero_grad(set_to_none=True)
         x.grad = None
-    return {"variant": variant, "fwd_bwd_s": statistics.median(times), "peak_extra_mib": (peak - before) / 1024,
-            "params": sum(p.numel() for p in module.parameters())}
+    return {
+        "variant": variant,
+        "fwd_bwd_s": statistics.median(times),
+        "peak_extra_mib": (peak - before) / 1024,
+        "params": sum(p.numel() for p in module.parameters()),
+    }
 
 
 def main() -> int:
@@ -94,25 +98,50 @@ def main() -> int:
         return 0
     rows = []
     for variant in VARIANTS:
-        out = subprocess.run([sys.executable, __file__, "--child", variant, "--batch", str(args.batch), "--channels",
-                              str(args.channels), "--size", str(args.size), "--n", str(args.n), "--runs", str(args.runs)],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                variant,
+                "--batch",
+                str(args.batch),
+                "--channels",
+                str(args.channels),
+                "--size",
+                str(args.size),
+                "--n",
+                str(args.n),
+                "--runs",
+                str(args.runs),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(f"  measured {variant}", flush=True)
     plain = next(r for r in rows if r["variant"] == "c3-plain")
-    print(f"CoT3 vs C3 (n={args.n}), forward+backward, batch {args.batch}, {args.channels} ch, "
-          f"{args.size}x{args.size}, CPU fp32")
+    print(
+        f"CoT3 vs C3 (n={args.n}), forward+backward, batch {args.batch}, {args.channels} ch, "
+        f"{args.size}x{args.size}, CPU fp32"
+    )
     print(f"{'variant':<18}{'params':>10}{'fwd+bwd s':>11}{'peak MiB':>10}{'time x C3':>11}{'peak x C3':>11}")
     for r in rows:
         r["time_vs_c3"] = r["fwd_bwd_s"] / plain["fwd_bwd_s"]
         r["peak_vs_c3"] = r["peak_extra_mib"] / plain["peak_extra_mib"]
-        print(f"{r['variant']:<18}{r['params']:>10,}{r['fwd_bwd_s']:>11.3f}{r['peak_extra_mib']:>10.0f}"
-              f"{r['time_vs_c3']:>11.2f}{r['peak_vs_c3']:>11.2f}")
+        print(
+            f"{r['variant']:<18}{r['params']:>10,}{r['fwd_bwd_s']:>11.3f}{r['peak_extra_mib']:>10.0f}"
+            f"{r['time_vs_c3']:>11.2f}{r['peak_vs_c3']:>11.2f}"
+        )
     path = Path(args.json or Path(__file__).with_name("results") / f"cot_memory_n{args.n}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"batch": args.batch, "channels": args.channels, "size": args.size, "n": args.n,
-                                "rows": rows},
-                               indent=2) + "\n")
+    path.write_text(
+        json.dumps(
+            {"batch": args.batch, "channels": args.channels, "size": args.size, "n": args.n, "rows": rows}, indent=2
+        )
+        + "\n"
+    )
     print(f"wrote {path}")
     return 0
 

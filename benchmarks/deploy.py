@@ -37,8 +37,7 @@ prepare_offline(WORK / "ultralytics_config")
 os.environ.setdefault("YOLO_VERBOSE", "False")
 
 from yolo_hybrid.data import make_dataset  # noqa: E402
-from yolo_hybrid.integration.deploy import (  # noqa: E402
-    MATCH_IOU, STOCK_PREFIX, TARGETS, TOLERANCE, Outcome, available, deploys)
+from yolo_hybrid.integration.deploy import MATCH_IOU, STOCK_PREFIX, TARGETS, TOLERANCE, Outcome, available, deploys  # noqa: E402
 
 README_START, README_END = "<!-- deploy-table:start -->", "<!-- deploy-table:end -->"
 
@@ -49,8 +48,21 @@ def train(cfg: str, data: Path, epochs: int, imgsz: int, project: Path) -> str:
         return cfg
     from ultralytics import YOLO
 
-    YOLO(cfg).train(data=str(data), epochs=epochs, imgsz=imgsz, batch=16, workers=0, device="cpu", plots=False,
-                    val=False, project=str(project), name=Path(cfg).stem, exist_ok=True, verbose=False, seed=0)
+    YOLO(cfg).train(
+        data=str(data),
+        epochs=epochs,
+        imgsz=imgsz,
+        batch=16,
+        workers=0,
+        device="cpu",
+        plots=False,
+        val=False,
+        project=str(project),
+        name=Path(cfg).stem,
+        exist_ok=True,
+        verbose=False,
+        seed=0,
+    )
     return str(Path(project) / Path(cfg).stem / "weights" / "last.pt")
 
 
@@ -85,22 +97,29 @@ def cell(outcome: dict | None, target) -> str:
         return f"runs, drift {outcome['max_abs_diff']:.0e}{found}, {outcome['size_mb']:.1f} MB"
     ok = deploys(Outcome(**outcome))
     n = outcome["predictions"]
-    same = "" if outcome["same_predictions"] is None else (f", same {n} boxes" if outcome["same_predictions"]
-                                                            else f", **other boxes** (PyTorch {n})")
+    same = (
+        ""
+        if outcome["same_predictions"] is None
+        else (f", same {n} boxes" if outcome["same_predictions"] else f", **other boxes** (PyTorch {n})")
+    )
     return f"{'ok' if ok else '**differs**'} {outcome['max_abs_diff']:.0e}{same}, {outcome['size_mb']:.1f} MB"
 
 
 def markdown(results: list[dict], targets: list[str]) -> str:
     """Targets as rows, models as columns; then the converters' error messages."""
-    lines = ["| target | " + " | ".join(row["model"] + (" (stock)" if row["stock"] else "") for row in results) + " |",
-             "|---|" + "---|" * len(results)]
+    lines = [
+        "| target | " + " | ".join(row["model"] + (" (stock)" if row["stock"] else "") for row in results) + " |",
+        "|---|" + "---|" * len(results),
+    ]
     for t in targets:
         lines.append(f"| `{t}` | " + " | ".join(cell(row["targets"].get(t), TARGETS[t]) for row in results) + " |")
     if any(TARGETS[t].int8 for t in targets):
-        note = (f"`*-int8` rows are drift, not parity: the same largest raw-output difference from the fused float "
-                f"PyTorch model, and how many of PyTorch's predictions the int8 model finds again (same class, IoU >= "
-                f"{MATCH_IOU}). `onnx-int8`, `openvino-int8` and `litert-int8` quantize weights and activations, "
-                f"calibrated on the training images; `mnn-int8` stores int8 weights and computes in float.")
+        note = (
+            f"`*-int8` rows are drift, not parity: the same largest raw-output difference from the fused float "
+            f"PyTorch model, and how many of PyTorch's predictions the int8 model finds again (same class, IoU >= "
+            f"{MATCH_IOU}). `onnx-int8`, `openvino-int8` and `litert-int8` quantize weights and activations, "
+            f"calibrated on the training images; `mnn-int8` stores int8 weights and computes in float."
+        )
         lines += ["", *textwrap.wrap(note, 120, break_on_hyphens=False)]
     errors = [(row["model"], t, o["error"]) for row in results for t, o in row["targets"].items() if o and o["error"]]
     if errors:
@@ -114,14 +133,22 @@ def main(argv=None) -> int:
     parser.add_argument("--tasks", nargs="+", default=["detect"], choices=list(STOCK_PREFIX))
     parser.add_argument("--families", nargs="+", default=["bot3", "cot", "smt", "cmt"])
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
-    parser.add_argument("--generation", default="yolov8", choices=["yolov8", "yolo11", "yolo26"],
-                        help="the stock models and our configs of this YOLO generation")
+    parser.add_argument(
+        "--generation",
+        default="yolov8",
+        choices=["yolov8", "yolo11", "yolo26"],
+        help="the stock models and our configs of this YOLO generation",
+    )
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--imgsz", type=int, default=160)
     parser.add_argument("--train-images", type=int, default=64)
-    parser.add_argument("--conf", type=float, default=0.05,
-                        help="threshold of the prediction comparison; every box above it must match, which implies "
-                             "the same boxes at any higher threshold (NMS is greedy by score)")
+    parser.add_argument(
+        "--conf",
+        type=float,
+        default=0.05,
+        help="threshold of the prediction comparison; every box above it must match, which implies "
+        "the same boxes at any higher threshold (NMS is greedy by score)",
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds per export and check (a hung runtime)")
     parser.add_argument("--out", default=str(HERE / "results" / "deploy.json"))
     parser.add_argument("--readme", action="store_true", help="replace the README's deployment table")
@@ -153,16 +180,35 @@ def main(argv=None) -> int:
                 if name in missing:
                     row["targets"][name] = None
                     continue
-                outcome = check_target_isolated(model, name, imgsz=args.imgsz, workdir=WORK / "export" / task / cfg,
-                                                images=images, conf=args.conf, name=cfg, data=calibration,
-                                                timeout=args.timeout).as_dict()
+                outcome = check_target_isolated(
+                    model,
+                    name,
+                    imgsz=args.imgsz,
+                    workdir=WORK / "export" / task / cfg,
+                    images=images,
+                    conf=args.conf,
+                    name=cfg,
+                    data=calibration,
+                    timeout=args.timeout,
+                ).as_dict()
                 row["targets"][name] = outcome
-                print(f"[{time.perf_counter() - start:7.1f} s] {cfg:28s} {name:20s} {cell(outcome, TARGETS[name])}"
-                      + (f"  ({outcome['error'][:160]})" if outcome["error"] else ""), flush=True)
+                print(
+                    f"[{time.perf_counter() - start:7.1f} s] {cfg:28s} {name:20s} {cell(outcome, TARGETS[name])}"
+                    + (f"  ({outcome['error'][:160]})" if outcome["error"] else ""),
+                    flush=True,
+                )
             results.append(row)
-    report = {"ultralytics": ultralytics.__version__, "python": platform.python_version(), "imgsz": args.imgsz,
-              "generation": args.generation, "conf": args.conf, "epochs": args.epochs, "tolerance": TOLERANCE,
-              "installed": installed, "results": results}
+    report = {
+        "ultralytics": ultralytics.__version__,
+        "python": platform.python_version(),
+        "imgsz": args.imgsz,
+        "generation": args.generation,
+        "conf": args.conf,
+        "epochs": args.epochs,
+        "tolerance": TOLERANCE,
+        "installed": installed,
+        "results": results,
+    }
     return publish(report, Path(args.out), args.readme)
 
 

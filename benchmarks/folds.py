@@ -62,9 +62,10 @@ def main() -> int:
         folded_onnx = None if args.no_onnx else onnx_session(cfg, args.imgsz, args.threads, workdir / "folded")
         stock = stock_of(cfg)
         if (stock, "stock") not in subjects:
-            subjects[(stock, "stock")] = (YOLO(stock).model.fuse(verbose=False).eval(),
-                                          None if args.no_onnx else onnx_session(stock, args.imgsz, args.threads,
-                                                                                  workdir / "stock"))
+            subjects[(stock, "stock")] = (
+                YOLO(stock).model.fuse(verbose=False).eval(),
+                None if args.no_onnx else onnx_session(stock, args.imgsz, args.threads, workdir / "stock"),
+            )
         subjects[(cfg, "Ultralytics folds only")] = (plain, plain_onnx)
         subjects[(cfg, "with ours")] = (folded, folded_onnx)
         with torch.inference_mode():

@@ -37,9 +37,9 @@ CONFIGS = ["yolov8.yaml", "yolov8-bot3.yaml", "yolov8-cot.yaml", "yolov8-smt.yam
 
 
 def _model(cfg: str, scale: str):
-    import yolo_hybrid
     from ultralytics.utils.checks import check_yaml
 
+    import yolo_hybrid
     from yolo_hybrid.integration.summary import build_model
 
     yolo_hybrid.register()
@@ -111,6 +111,7 @@ def amp_training(cfg: str, scale: str, imgsz: int, steps: int, batch_size: int, 
         def hook(module, inputs, output):
             if not first_bad and isinstance(output, torch.Tensor) and not torch.isfinite(output).all():
                 first_bad.append(f"{name} ({type(module).__name__})")
+
         return hook
 
     handles = [m.register_forward_hook(watch(n)) for n, m in model.named_modules() if not m._modules]
@@ -183,7 +184,7 @@ def latency(models: dict, imgsz: int, runs: int) -> dict:
         with torch.inference_mode():
             for _ in range(5):
                 for name, m in models.items():
-                    samples[name].append(_cuda_ms(lambda m=m: m(x), runs // 5)[0])
+                    samples[name].append(_cuda_ms(lambda m=m, x=x: m(x), runs // 5)[0])
         for name in models:
             out[name][f"fp16_b{batch_size}_ms"] = statistics.median(samples[name])
             out[name][f"fp16_b{batch_size}_spread_ms"] = max(samples[name]) - min(samples[name])
@@ -224,15 +225,19 @@ def main() -> int:
             for key in ("fp16_b1_ms", "fp16_b16_ms", "train_step_ms", "train_peak_mib"):
                 row[f"{key}_ratio"] = row[key] / stock[key]
         report["rows"] += list(rows.values())
-    print(f"\n{'config':<18}{'sc':>3}{'cuda-cpu':>10}{'fp16 px':>9}{'fp16 sc':>9}{'NaN amp/fp32':>13}"
-          f"{'b1 ms':>8}{'b16 ms':>8}{'step ms':>9}{'peak MiB':>10}   ratios b1/b16/step/mem")
+    print(
+        f"\n{'config':<18}{'sc':>3}{'cuda-cpu':>10}{'fp16 px':>9}{'fp16 sc':>9}{'NaN amp/fp32':>13}"
+        f"{'b1 ms':>8}{'b16 ms':>8}{'step ms':>9}{'peak MiB':>10}   ratios b1/b16/step/mem"
+    )
     for r in report["rows"]:
         bad = f"{r['nonfinite_losses']}/{r['fp32_nonfinite_losses']}"
-        print(f"{r['config']:<18}{r['scale']:>3}{r['cuda_vs_cpu_max_abs']:>10.1e}"
-              f"{r['fp16_vs_fp32_box_max_abs_px']:>9.2f}{r['fp16_vs_fp32_score_max_abs']:>9.1e}{bad:>13}"
-              f"{r['fp16_b1_ms']:>8.2f}{r['fp16_b16_ms']:>8.2f}{r['train_step_ms']:>9.1f}"
-              f"{r['train_peak_mib']:>10.0f}   {r['fp16_b1_ms_ratio']:.2f}/{r['fp16_b16_ms_ratio']:.2f}/"
-              f"{r['train_step_ms_ratio']:.2f}/{r['train_peak_mib_ratio']:.2f}")
+        print(
+            f"{r['config']:<18}{r['scale']:>3}{r['cuda_vs_cpu_max_abs']:>10.1e}"
+            f"{r['fp16_vs_fp32_box_max_abs_px']:>9.2f}{r['fp16_vs_fp32_score_max_abs']:>9.1e}{bad:>13}"
+            f"{r['fp16_b1_ms']:>8.2f}{r['fp16_b16_ms']:>8.2f}{r['train_step_ms']:>9.1f}"
+            f"{r['train_peak_mib']:>10.0f}   {r['fp16_b1_ms_ratio']:.2f}/{r['fp16_b16_ms_ratio']:.2f}/"
+            f"{r['train_step_ms_ratio']:.2f}/{r['train_peak_mib_ratio']:.2f}"
+        )
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")

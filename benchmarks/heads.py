@@ -25,8 +25,14 @@ from pathlib import Path
 from common import arguments, prepare, write_report
 
 CONFIGS = (
-    "yolov8n-cmt.yaml", "yolov8n-smt.yaml", "yolo11n-cmt.yaml", "yolo26n-cmt.yaml",
-    "yolov8s-cmt.yaml", "yolov8s-smt.yaml", "yolo11s-cmt.yaml", "yolo26s-cmt.yaml",
+    "yolov8n-cmt.yaml",
+    "yolov8n-smt.yaml",
+    "yolo11n-cmt.yaml",
+    "yolo26n-cmt.yaml",
+    "yolov8s-cmt.yaml",
+    "yolov8s-smt.yaml",
+    "yolo11s-cmt.yaml",
+    "yolo26s-cmt.yaml",
 )
 # block -> (its heads argument, the papers' counts for its rows in file order)
 FIXED_HEADS = {
@@ -111,9 +117,14 @@ def main() -> int:
     rows = []
     for cfg in args.configs:
         stock_key = (stock_of[cfg], "stock")
-        row = {"model": cfg, "stock": stock_of[cfg], "gflops": models[(cfg, "shipped")][2],
-               "stock_gflops": models[stock_key][2], "heads_fixed": models[(cfg, "fixed")][3],
-               "heads_shipped": models[(cfg, "shipped")][3]}
+        row = {
+            "model": cfg,
+            "stock": stock_of[cfg],
+            "gflops": models[(cfg, "shipped")][2],
+            "stock_gflops": models[stock_key][2],
+            "heads_fixed": models[(cfg, "fixed")][3],
+            "heads_shipped": models[(cfg, "shipped")][3],
+        }
         for runtime in ("torch", "onnx"):
             stock = statistics.median(times[stock_key][runtime])
             row[f"{runtime}_stock_ms"] = stock
@@ -122,14 +133,17 @@ def main() -> int:
                 row[f"{runtime}_{variant}_ms"] = ms
                 row[f"{runtime}_{variant}_e"] = ms / stock / (models[(cfg, variant)][2] / row["stock_gflops"])
             row[f"{runtime}_paired_shipped_over_fixed"] = statistics.median(
-                new / old for new, old in zip(times[(cfg, "shipped")][runtime], times[(cfg, "fixed")][runtime]))
+                new / old for new, old in zip(times[(cfg, "shipped")][runtime], times[(cfg, "fixed")][runtime])
+            )
         rows.append(row)
     print(f"\n{'model':<18}{'runtime':<9}{'stock ms':>9}{'fixed ms':>10}{'E':>6}{'ms':>9}{'E':>6}{'paired':>10}")
     for r in rows:
         for runtime, label in (("torch", "PyTorch"), ("onnx", "ORT")):
-            print(f"{r['model']:<18}{label:<9}{r[f'{runtime}_stock_ms']:>9.1f}{r[f'{runtime}_fixed_ms']:>10.1f}"
-                  f"{r[f'{runtime}_fixed_e']:>6.2f}{r[f'{runtime}_shipped_ms']:>9.1f}"
-                  f"{r[f'{runtime}_shipped_e']:>6.2f}{r[f'{runtime}_paired_shipped_over_fixed']:>10.3f}")
+            print(
+                f"{r['model']:<18}{label:<9}{r[f'{runtime}_stock_ms']:>9.1f}{r[f'{runtime}_fixed_ms']:>10.1f}"
+                f"{r[f'{runtime}_fixed_e']:>6.2f}{r[f'{runtime}_shipped_ms']:>9.1f}"
+                f"{r[f'{runtime}_shipped_e']:>6.2f}{r[f'{runtime}_paired_shipped_over_fixed']:>10.3f}"
+            )
     write_report(args, rows, torch=torch.__version__, onnxruntime=onnxruntime.__version__, memory=memory)
     return 0
 

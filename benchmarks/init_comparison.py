@@ -3,7 +3,8 @@ seed and budget, with whichever yolo_hybrid is importable; run it once per code 
 
     python benchmarks/init_comparison.py --label after  --out benchmarks/results/init_after.json
     PYTHONPATH=<checkout of the older code> python benchmarks/init_comparison.py --label before --out ...
-    python benchmarks/init_comparison.py --compare benchmarks/results/init_before.json benchmarks/results/init_after.json
+    python benchmarks/init_comparison.py --compare benchmarks/results/init_before.json \
+        benchmarks/results/init_after.json
 
 Per config: mAP50-95 on the validation images after every epoch and the final training loss (Ultralytics' own
 validator, ``results.csv``). 96 training and 32 validation images, imgsz 160, batch 16, CPU, seeds given by --seeds.
@@ -27,9 +28,9 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 
 
 def run(configs: list[str], epochs: int, seeds: list[int]) -> dict:
-    import yolo_hybrid
     from ultralytics import YOLO
 
+    import yolo_hybrid
     from yolo_hybrid.data import make_dataset
 
     data = make_dataset(WORK / "shapes", task="detect", n_train=96, n_val=32, seed=0)
@@ -37,9 +38,21 @@ def run(configs: list[str], epochs: int, seeds: list[int]) -> dict:
     for cfg in configs:
         for seed in seeds:
             name = f"{Path(cfg).stem}-s{seed}"
-            YOLO(cfg).train(data=str(data), epochs=epochs, imgsz=160, batch=16, workers=0, device="cpu", plots=False,
-                            project=str(WORK / "runs"), name=name, exist_ok=True, verbose=False, seed=seed,
-                            deterministic=True)
+            YOLO(cfg).train(
+                data=str(data),
+                epochs=epochs,
+                imgsz=160,
+                batch=16,
+                workers=0,
+                device="cpu",
+                plots=False,
+                project=str(WORK / "runs"),
+                name=name,
+                exist_ok=True,
+                verbose=False,
+                seed=seed,
+                deterministic=True,
+            )
             with open(WORK / "runs" / name / "results.csv") as f:
                 rows = [{k.strip(): v for k, v in row.items()} for row in csv.DictReader(f)]
             results[name] = {
@@ -49,13 +62,19 @@ def run(configs: list[str], epochs: int, seeds: list[int]) -> dict:
                 "box_loss": [float(r["train/box_loss"]) for r in rows],
             }
             print(f"{name}: mAP50-95 by epoch {[round(v, 3) for v in results[name]['map50_95']]}", flush=True)
-    return {"yolo_hybrid": getattr(yolo_hybrid, "__version__", "?"), "code": str(Path(yolo_hybrid.__file__).parent),
-            "epochs": epochs, "results": results}
+    return {
+        "yolo_hybrid": getattr(yolo_hybrid, "__version__", "?"),
+        "code": str(Path(yolo_hybrid.__file__).parent),
+        "epochs": epochs,
+        "results": results,
+    }
 
 
 def compare(before: dict, after: dict) -> str:
-    lines = ["| config | seed | mAP50-95 before (epochs 5, 10, last) | after | box loss last, before / after |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| config | seed | mAP50-95 before (epochs 5, 10, last) | after | box loss last, before / after |",
+        "|---|---|---|---|---|",
+    ]
     for name, a in after["results"].items():
         b = before["results"].get(name)
         if b is None:
@@ -64,10 +83,15 @@ def compare(before: dict, after: dict) -> str:
         def pick(v):
             return ", ".join(f"{v[i]:.3f}" for i in (4, 9, len(v) - 1) if i < len(v))
 
-        lines.append(f"| {a['config']} | {a['seed']} | {pick(b['map50_95'])} | {pick(a['map50_95'])} | "
-                     f"{b['box_loss'][-1]:.3f} / {a['box_loss'][-1]:.3f} |")
-    deltas = [after["results"][n]["map50_95"][-1] - before["results"][n]["map50_95"][-1]
-              for n in after["results"] if n in before["results"]]
+        lines.append(
+            f"| {a['config']} | {a['seed']} | {pick(b['map50_95'])} | {pick(a['map50_95'])} | "
+            f"{b['box_loss'][-1]:.3f} / {a['box_loss'][-1]:.3f} |"
+        )
+    deltas = [
+        after["results"][n]["map50_95"][-1] - before["results"][n]["map50_95"][-1]
+        for n in after["results"]
+        if n in before["results"]
+    ]
     if deltas:
         lines.append(f"\nmean change of final mAP50-95: {statistics.mean(deltas):+.3f} over {len(deltas)} runs")
     return "\n".join(lines)

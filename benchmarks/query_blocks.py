@@ -21,8 +21,14 @@ from pathlib import Path
 
 from common import arguments, prepare, write_report
 
-CONFIGS = ("yolov8n-cmt.yaml", "yolov8n-smt.yaml", "yolo11n-cmt.yaml", "yolo26n-cmt.yaml", "yolov8s-cmt.yaml",
-           "yolov8s-smt.yaml")
+CONFIGS = (
+    "yolov8n-cmt.yaml",
+    "yolov8n-smt.yaml",
+    "yolo11n-cmt.yaml",
+    "yolo26n-cmt.yaml",
+    "yolov8s-cmt.yaml",
+    "yolov8s-smt.yaml",
+)
 
 
 @contextlib.contextmanager
@@ -66,8 +72,10 @@ def main() -> int:
             folder = workdir / "stock"
             folder.mkdir(exist_ok=True)
             sessions[(stock, "stock")] = onnx_session(stock, args.imgsz, args.threads, folder)
-        outputs = [sessions[(cfg, v)].run(None, {sessions[(cfg, v)].get_inputs()[0].name: x})[0]
-                   for v in ("whole map", "blocks")]
+        outputs = [
+            sessions[(cfg, v)].run(None, {sessions[(cfg, v)].get_inputs()[0].name: x})[0]
+            for v in ("whole map", "blocks")
+        ]
         diffs[cfg] = float(np.abs(outputs[0] - outputs[1]).max())
         print(f"{cfg}: largest output difference, blocks vs whole map: {diffs[cfg]:.2e}", flush=True)
     times = {key: [] for key in sessions}
@@ -83,17 +91,29 @@ def main() -> int:
     for cfg in args.configs:
         stock = statistics.median(times[(stock_of[cfg], "stock")])
         whole, blocks = times[(cfg, "whole map")], times[(cfg, "blocks")]
-        rows.append({"model": cfg, "stock": stock_of[cfg], "stock_ms": stock,
-                     "whole_ms": statistics.median(whole), "blocks_ms": statistics.median(blocks),
-                     "whole_ratio": statistics.median(whole) / stock, "blocks_ratio": statistics.median(blocks) / stock,
-                     "paired_blocks_over_whole": statistics.median(b / w for b, w in zip(blocks, whole)),
-                     "max_abs_diff": diffs[cfg]})
-    print(f"\n{'model':<20}{'stock ms':>10}{'whole ms':>10}{'x stock':>9}{'blocks ms':>11}{'x stock':>9}"
-          f"{'blocks/whole':>14}{'max diff':>10}")
+        rows.append(
+            {
+                "model": cfg,
+                "stock": stock_of[cfg],
+                "stock_ms": stock,
+                "whole_ms": statistics.median(whole),
+                "blocks_ms": statistics.median(blocks),
+                "whole_ratio": statistics.median(whole) / stock,
+                "blocks_ratio": statistics.median(blocks) / stock,
+                "paired_blocks_over_whole": statistics.median(b / w for b, w in zip(blocks, whole)),
+                "max_abs_diff": diffs[cfg],
+            }
+        )
+    print(
+        f"\n{'model':<20}{'stock ms':>10}{'whole ms':>10}{'x stock':>9}{'blocks ms':>11}{'x stock':>9}"
+        f"{'blocks/whole':>14}{'max diff':>10}"
+    )
     for r in rows:
-        print(f"{r['model']:<20}{r['stock_ms']:>10.1f}{r['whole_ms']:>10.1f}{r['whole_ratio']:>9.2f}"
-              f"{r['blocks_ms']:>11.1f}{r['blocks_ratio']:>9.2f}{r['paired_blocks_over_whole']:>14.3f}"
-              f"{r['max_abs_diff']:>10.1e}")
+        print(
+            f"{r['model']:<20}{r['stock_ms']:>10.1f}{r['whole_ms']:>10.1f}{r['whole_ratio']:>9.2f}"
+            f"{r['blocks_ms']:>11.1f}{r['blocks_ratio']:>9.2f}{r['paired_blocks_over_whole']:>14.3f}"
+            f"{r['max_abs_diff']:>10.1e}"
+        )
     write_report(args, rows, block_bytes=BLOCK_BYTES, onnxruntime=onnxruntime.__version__, memory=memory)
     return 0
 

@@ -57,8 +57,9 @@ def main() -> int:
         walls["off"].append(_wall(["-c", "pass"], off))
     import_us = []
     for _ in range(args.runs):
-        err = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], env=on, capture_output=True,
-                             text=True).stderr
+        err = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "pass"], env=on, capture_output=True, text=True
+        ).stderr
         match = re.search(r"\|\s+(\d+)\s+\|\s+yolo_hybrid$", err, re.M)
         import_us.append(int(match.group(1)) if match else float("nan"))
     loaded = _py("import sys; print('torch' in sys.modules, 'ultralytics' in sys.modules)", on).split()

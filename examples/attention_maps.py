@@ -3,9 +3,9 @@
     python examples/attention_maps.py [--weights best.pt] [--epochs 15] [--out attention_maps.png]
 
 Without --weights it first trains yolov8n-cls-attnpool.yaml briefly on the bundled synthetic classification data
-(offline, CPU, about a minute and a half). The attention (CLS query over the stride-32 map) is upsampled to the image and blended
-over it on a fixed scale (blue: no weight, red: 3x the uniform weight or more); each tile is titled with true ->
-predicted class, its probability, and the attention's normalised entropy H (1 = uniform).
+(offline, CPU, about a minute and a half). The attention (CLS query over the stride-32 map) is upsampled to the image
+and blended over it on a fixed scale (blue: no weight, red: 3x the uniform weight or more); each tile is titled with
+true -> predicted class, its probability, and the attention's normalised entropy H (1 = uniform).
 """
 
 from __future__ import annotations
@@ -74,8 +74,20 @@ def main(argv=None) -> int:
         model = YOLO(args.weights)
     else:
         model = YOLO("yolov8n-cls-attnpool.yaml")
-        model.train(data=str(data), epochs=args.epochs, imgsz=args.imgsz, batch=16, workers=0, device="cpu",
-                    plots=False, project=str(workdir / "runs"), name="train", exist_ok=True, seed=0, verbose=False)
+        model.train(
+            data=str(data),
+            epochs=args.epochs,
+            imgsz=args.imgsz,
+            batch=16,
+            workers=0,
+            device="cpu",
+            plots=False,
+            project=str(workdir / "runs"),
+            name="train",
+            exist_ok=True,
+            seed=0,
+            verbose=False,
+        )
         model = YOLO(workdir / "runs" / "train" / "weights" / "best.pt")
     names = model.names
     per_class = [sorted(d.glob("*.jpg")) for d in sorted((data / "val").iterdir())]
@@ -90,8 +102,10 @@ def main(argv=None) -> int:
         entropy = float(-(weights * np.log(weights + 1e-12)).sum() / math.log(weights.size))
         label = f"{path.parent.name} -> {names[int(p.argmax())]} {float(p.max()):.2f}  H={entropy:.2f}"
         tiles.append(overlay(image, m, label))
-        print(f"{path.name}: true {path.parent.name}, predicted {names[int(p.argmax())]} ({float(p.max()):.2f}), "
-              f"attention map {m.shape}, normalised entropy {entropy:.2f}")
+        print(
+            f"{path.name}: true {path.parent.name}, predicted {names[int(p.argmax())]} ({float(p.max()):.2f}), "
+            f"attention map {m.shape}, normalised entropy {entropy:.2f}"
+        )
     cols = 2
     rows = [np.concatenate(tiles[i : i + cols], axis=1) for i in range(0, len(tiles) - len(tiles) % cols, cols)]
     grid = np.concatenate(rows, axis=0)

@@ -47,9 +47,22 @@ def main(argv=None) -> int:
 
     step(f"2/6 stock CLI: yolo train model={args.model}", start)
     yolo = shutil.which("yolo") or str(Path(sys.executable).with_name("yolo"))
-    cmd = [yolo, "train", f"model={args.model}", f"data={data}", f"epochs={args.epochs}", f"imgsz={args.imgsz}",
-           "batch=16", "workers=0", "device=cpu", "plots=False", f"project={workdir / 'runs'}", "name=train",
-           "exist_ok=True", "seed=0"]
+    cmd = [
+        yolo,
+        "train",
+        f"model={args.model}",
+        f"data={data}",
+        f"epochs={args.epochs}",
+        f"imgsz={args.imgsz}",
+        "batch=16",
+        "workers=0",
+        "device=cpu",
+        "plots=False",
+        f"project={workdir / 'runs'}",
+        "name=train",
+        "exist_ok=True",
+        "seed=0",
+    ]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, env=env, check=True)
     weights = workdir / "runs" / "train" / "weights" / "best.pt"
@@ -58,8 +71,17 @@ def main(argv=None) -> int:
     from ultralytics import YOLO
 
     model = YOLO(weights)
-    metrics = model.val(data=str(data), imgsz=args.imgsz, batch=16, device="cpu", plots=False, verbose=False,
-                        project=str(workdir / "runs"), name="val", exist_ok=True)
+    metrics = model.val(
+        data=str(data),
+        imgsz=args.imgsz,
+        batch=16,
+        device="cpu",
+        plots=False,
+        verbose=False,
+        project=str(workdir / "runs"),
+        name="val",
+        exist_ok=True,
+    )
     print(f"mAP50 {metrics.box.map50:.3f}  mAP50-95 {metrics.box.map:.3f}")
 
     step("4/6 predict", start)
@@ -74,19 +96,38 @@ def main(argv=None) -> int:
     step("6/6 standalone detector (numpy + OpenCV + onnxruntime; torch/ultralytics/yolo_hybrid unimportable)", start)
     child_env = dict(env, YOLO_HYBRID_NO_AUTOLOAD="1")
     detections_json = workdir / "deploy_onnxruntime.json"
-    subprocess.run([sys.executable, str(HERE / "deploy_onnxruntime.py"), str(onnx_path), *map(str, images),
-                    "--imgsz", str(args.imgsz), "--conf", "0.25", "--out-dir", str(workdir / "detections"),
-                    "--json", str(detections_json), "--forbid-torch"], env=child_env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "deploy_onnxruntime.py"),
+            str(onnx_path),
+            *map(str, images),
+            "--imgsz",
+            str(args.imgsz),
+            "--conf",
+            "0.25",
+            "--out-dir",
+            str(workdir / "detections"),
+            "--json",
+            str(detections_json),
+            "--forbid-torch",
+        ],
+        env=child_env,
+        check=True,
+    )
     standalone = json.loads(detections_json.read_text())
     exported = YOLO(onnx_path, task="detect")
     for image in images:  # the same ONNX file through Ultralytics' own predictor: same boxes expected
         reference = exported.predict(str(image), imgsz=args.imgsz, conf=0.25, device="cpu", verbose=False)[0]
         ours = standalone[str(image)]
-        worst = max((abs(a - b) for d, r in zip(ours, reference.boxes.xyxy.tolist()) for a, b in zip(d["box"], r)),
-                    default=0.0)
+        worst = max(
+            (abs(a - b) for d, r in zip(ours, reference.boxes.xyxy.tolist()) for a, b in zip(d["box"], r)), default=0.0
+        )
         same = len(ours) == len(reference.boxes) and [d["class"] for d in ours] == reference.boxes.cls.int().tolist()
-        print(f"{image.name}: standalone {len(ours)} boxes, Ultralytics {len(reference.boxes)} boxes, same classes "
-              f"{same}, largest corner difference {worst:.3f} px")
+        print(
+            f"{image.name}: standalone {len(ours)} boxes, Ultralytics {len(reference.boxes)} boxes, same classes "
+            f"{same}, largest corner difference {worst:.3f} px"
+        )
         if not same or worst > 1.0:
             raise SystemExit("the standalone detector disagrees with Ultralytics' predictor")
 

@@ -123,8 +123,9 @@ def draw(image, detections, names: dict):
         colour = tuple(int(c) for c in ((37 * int(cls)) % 256, (97 * int(cls) + 80) % 256, (173 * int(cls) + 40) % 256))
         cv2.rectangle(image, (int(x1), int(y1)), (int(x2), int(y2)), colour, 2)
         label = f"{names.get(int(cls), int(cls))} {score:.2f}"
-        cv2.putText(image, label, (int(x1), max(int(y1) - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            image, label, (int(x1), max(int(y1) - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1, cv2.LINE_AA
+        )
     return image
 
 
@@ -186,11 +187,17 @@ def main(argv=None) -> int:
             raise SystemExit(f"{path}: not an image OpenCV can read")
         detections = detector(image, args.conf, args.iou)
         results[path] = [
-            {"box": [round(float(v), 3) for v in row[:4]], "score": round(float(row[4]), 6), "class": int(row[5]),
-             "name": detector.names.get(int(row[5]), str(int(row[5])))}
+            {
+                "box": [round(float(v), 3) for v in row[:4]],
+                "score": round(float(row[4]), 6),
+                "class": int(row[5]),
+                "name": detector.names.get(int(row[5]), str(int(row[5]))),
+            }
             for row in detections
         ]
-        print(f"{path}: {len(detections)} detections " + ", ".join(f"{d['name']} {d['score']:.2f}" for d in results[path]))
+        print(
+            f"{path}: {len(detections)} detections " + ", ".join(f"{d['name']} {d['score']:.2f}" for d in results[path])
+        )
         if args.out_dir:
             out = Path(args.out_dir) / f"{Path(path).stem}.png"
             out.parent.mkdir(parents=True, exist_ok=True)

@@ -30,8 +30,11 @@ _ACTIONS = {"install", "uninstall", "download", "wheel", "sync", "add"}
 
 
 def _runs_installer(argv) -> bool:
-    words = [os.path.basename(os.fsdecode(a)) for a in (os.fsdecode(argv).split() if isinstance(argv, (str, bytes))
-                                                        else argv or []) if isinstance(a, (str, bytes, os.PathLike))]
+    words = [
+        os.path.basename(os.fsdecode(a))
+        for a in (os.fsdecode(argv).split() if isinstance(argv, (str, bytes)) else argv or [])
+        if isinstance(a, (str, bytes, os.PathLike))
+    ]
     if "ensurepip" in words:
         return True
     for i, word in enumerate(words):

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The tests, from a fresh clone: set up .venv and run the main pytest suite; then the Ultralytics version matrix
+# The tests, from a fresh clone: set up .venv, lint (scripts/lint.sh: ruff, fails on a violation) and run the main
+# pytest suite; then the Ultralytics version matrix
 # (scripts/test_versions.sh: older releases side by side in .venv-versions, the `versions` group once per release,
 # README's Compatibility table checked against the run); then set up .venv-deploy (the pinned export toolchains,
 # scripts/setup_deploy.sh) and run the deploy group (tests marked `deploy`) there.
@@ -11,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/lint.sh
 source scripts/workers.sh
 set +e
 .venv/bin/python -m pytest -n "$workers" --dist worksteal "$@"

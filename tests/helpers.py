@@ -22,15 +22,34 @@ atexit.register(lambda: print(f"NETWORK_EVENTS={len(_net_events)} {_net_events[:
 """
 
 
-def run_python(code: str, *, env: dict | None = None, cwd: Path | str | None = None, timeout: int = 600,
-               flags: tuple = (), python: str | Path | None = None) -> subprocess.CompletedProcess:
+def run_python(
+    code: str,
+    *,
+    env: dict | None = None,
+    cwd: Path | str | None = None,
+    timeout: int = 600,
+    flags: tuple = (),
+    python: str | Path | None = None,
+) -> subprocess.CompletedProcess:
     """Run ``code`` in a new interpreter (of this venv, or ``python``); returns the completed process (text output)."""
-    return subprocess.run([str(python or sys.executable), *flags, "-c", code], env=env or dict(os.environ), cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(python or sys.executable), *flags, "-c", code],
+        env=env or dict(os.environ),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
-def yolo_cli(*args: str, env: dict | None = None, cwd=None, guard_network: bool = True, timeout: int = 600,
-             python: str | Path | None = None):
+def yolo_cli(
+    *args: str,
+    env: dict | None = None,
+    cwd=None,
+    guard_network: bool = True,
+    timeout: int = 600,
+    python: str | Path | None = None,
+):
     """Run Ultralytics' stock ``yolo`` entry point (the console script's own function) in a fresh interpreter."""
     code = (NETWORK_GUARD if guard_network else "") + (
         # sys.argv first: Ultralytics reads it into ARGV when ultralytics.utils is imported

@@ -10,7 +10,7 @@ import torch
 from yolo_hybrid.integration.configs import list_configs
 from yolo_hybrid.integration.summary import build_model, summarize, summary_comment
 
-CONFIGS = [p for p in list_configs()]
+CONFIGS = list(list_configs())
 SCALES = "nsmlx"
 
 
@@ -56,13 +56,15 @@ def test_yolo11_and_yolo26_configs_are_generated_and_current():
             for family in make.PLANS:
                 path = next(p for p in CONFIGS if p.name == make.config_name(base, task, family))
                 assert make._strip_summaries(path.read_text()) == make._strip_summaries(
-                    make.generate(base, task, family)), f"stale {path.name}: run python tools/make_c3k2_configs.py"
+                    make.generate(base, task, family)
+                ), f"stale {path.name}: run python tools/make_c3k2_configs.py"
 
 
 def test_newer_configs_state_the_release_they_need():
+    from ultralytics.utils import YAML
+
     from yolo_hybrid.errors import UnsupportedUltralyticsError
     from yolo_hybrid.integration.parser import check_requirement
-    from ultralytics.utils import YAML
 
     for cfg in CONFIGS:
         d = {**YAML.load(str(cfg)), "yaml_file": cfg.name}
@@ -70,8 +72,11 @@ def test_newer_configs_state_the_release_they_need():
         assert d.get("yolo_hybrid_requires") == (f"ultralytics>={needed}" if needed else None), cfg.name
         if needed:
             check_requirement(d, needed)
-            with pytest.raises(UnsupportedUltralyticsError, match=rf"{cfg.name} needs ultralytics>={needed} .*this "
-                                                                  r"is ultralytics 8\.2\.103\. Fix: pip install"):
+            with pytest.raises(
+                UnsupportedUltralyticsError,
+                match=rf"{cfg.name} needs ultralytics>={needed} .*this "
+                r"is ultralytics 8\.2\.103\. Fix: pip install",
+            ):
                 check_requirement(d, "8.2.103")
 
 

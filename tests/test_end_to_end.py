@@ -24,9 +24,21 @@ def trained(tmp_path_factory):
     """One epoch of yolov8n-bot3 through Ultralytics' own CLI entry point, with every network call refused."""
     work = tmp_path_factory.mktemp("e2e")
     data = make_dataset(work / "shapes", "detect", n_train=16, n_val=4, imgsz=IMGSZ)
-    proc = yolo_cli("train", "model=yolov8n-bot3.yaml", f"data={data}", "epochs=1", f"imgsz={IMGSZ}", "batch=8",
-                    "workers=0", "device=cpu", "plots=False", f"project={work}", "name=train", "exist_ok=True",
-                    cwd=work)
+    proc = yolo_cli(
+        "train",
+        "model=yolov8n-bot3.yaml",
+        f"data={data}",
+        "epochs=1",
+        f"imgsz={IMGSZ}",
+        "batch=8",
+        "workers=0",
+        "device=cpu",
+        "plots=False",
+        f"project={work}",
+        "name=train",
+        "exist_ok=True",
+        cwd=work,
+    )
     out = assert_ok(proc)
     assert "NETWORK_EVENTS=0 " in out, out[-2000:]
     weights = work / "train" / "weights" / "best.pt"
@@ -36,12 +48,16 @@ def trained(tmp_path_factory):
 
 def test_checkpoint_loads_and_predicts_in_fresh_process(trained):
     image = next((trained["data"].parent / "images" / "val").glob("*.jpg"))
-    out = assert_ok(run_python(
-        "from ultralytics import YOLO\n"
-        f"m = YOLO({str(trained['weights'])!r})\n"
-        f"r = m.predict({str(image)!r}, imgsz={IMGSZ}, device='cpu', verbose=False)[0]\n"
-        "print('BLOCK', type(m.model.model[8]).__module__, type(m.model.model[8]).__name__, 'BOXES', len(r.boxes))\n",
-        cwd=trained["work"]))
+    out = assert_ok(
+        run_python(
+            "from ultralytics import YOLO\n"
+            f"m = YOLO({str(trained['weights'])!r})\n"
+            f"r = m.predict({str(image)!r}, imgsz={IMGSZ}, device='cpu', verbose=False)[0]\n"
+            "print('BLOCK', type(m.model.model[8]).__module__, type(m.model.model[8]).__name__,"
+            " 'BOXES', len(r.boxes))\n",
+            cwd=trained["work"],
+        )
+    )
     assert "BLOCK yolo_hybrid.nn.bot BoT3 BOXES" in out
 
 
@@ -51,8 +67,7 @@ def test_checkpoint_under_ultralytics_safe_load(trained):
         f"m = YOLO({str(trained['weights'])!r})\n"
         "print('SAFE', type(m.model.model[8]).__name__, m.model.model[8].m[0].attn.max_size)\n"
     )
-    out = assert_ok(run_python(code, env={**os.environ, "ULTRALYTICS_SAFE_LOAD": "1"},
-                               cwd=trained["work"]))
+    out = assert_ok(run_python(code, env={**os.environ, "ULTRALYTICS_SAFE_LOAD": "1"}, cwd=trained["work"]))
     assert "SAFE BoT3 (64, 64)" in out
 
 
@@ -60,15 +75,30 @@ def test_safe_load_rejects_without_our_allow_list(trained):
     """Negative control: a weights-only load refuses our classes unless they are registered as safe globals."""
     out = run_python(
         f"from ultralytics import YOLO\nYOLO({str(trained['weights'])!r})\n",
-        env={**os.environ, "YOLO_HYBRID_NO_AUTOLOAD": "1", "ULTRALYTICS_SAFE_LOAD": "1"}, cwd=trained["work"])
+        env={**os.environ, "YOLO_HYBRID_NO_AUTOLOAD": "1", "ULTRALYTICS_SAFE_LOAD": "1"},
+        cwd=trained["work"],
+    )
     assert out.returncode != 0 and "outside the supported Ultralytics checkpoint format" in out.stderr, out.stderr
 
 
 def test_fine_tune_from_checkpoint(trained):
-    proc = yolo_cli("train", f"model={trained['weights']}", f"data={trained['data']}", "epochs=1", f"imgsz={IMGSZ}",
-                    "batch=8", "workers=0", "device=cpu", "plots=False", f"project={trained['work']}", "name=ft",
-                    "exist_ok=True", "val=False", cwd=trained["work"], env={**os.environ,
-                                                                           "YOLO_VERBOSE": "True"})
+    proc = yolo_cli(
+        "train",
+        f"model={trained['weights']}",
+        f"data={trained['data']}",
+        "epochs=1",
+        f"imgsz={IMGSZ}",
+        "batch=8",
+        "workers=0",
+        "device=cpu",
+        "plots=False",
+        f"project={trained['work']}",
+        "name=ft",
+        "exist_ok=True",
+        "val=False",
+        cwd=trained["work"],
+        env={**os.environ, "YOLO_VERBOSE": "True"},
+    )
     out = assert_ok(proc)
     assert "Transferred" in out and (trained["work"] / "ft" / "weights" / "last.pt").is_file()
 
@@ -108,10 +138,25 @@ def test_standalone_onnxruntime_detector_matches_ultralytics(trained, tmp_path):
     cv2.imwrite(str(wide), cv2.resize(cv2.imread(str(val[0])), (96, 40)))
     images, conf = [str(val[1]), str(wide)], 0.002
     out_json = tmp_path / "detections.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "deploy_onnxruntime.py"), onnx, *images,
-                           "--conf", str(conf), "--json", str(out_json), "--out-dir", str(tmp_path / "drawn"),
-                           "--forbid-torch"], capture_output=True, text=True,
-                          env={**os.environ, "YOLO_HYBRID_NO_AUTOLOAD": "1"}, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "deploy_onnxruntime.py"),
+            onnx,
+            *images,
+            "--conf",
+            str(conf),
+            "--json",
+            str(out_json),
+            "--out-dir",
+            str(tmp_path / "drawn"),
+            "--forbid-torch",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "YOLO_HYBRID_NO_AUTOLOAD": "1"},
+        timeout=300,
+    )
     out = assert_ok(proc)
     assert "torch imported: False" in out
     standalone = json.loads(out_json.read_text())
@@ -122,8 +167,13 @@ def test_standalone_onnxruntime_detector_matches_ultralytics(trained, tmp_path):
         ours = standalone[image]
         assert len(ours) == len(ref), (image, len(ours), len(ref))
         for box, score, cls in zip(ref.xyxy.tolist(), ref.conf.tolist(), ref.cls.int().tolist()):
-            match = [d for d in ours if d["class"] == cls and abs(d["score"] - score) < 1e-4
-                     and max(abs(a - b) for a, b in zip(d["box"], box)) < 0.5]
+            match = [
+                d
+                for d in ours
+                if d["class"] == cls
+                and abs(d["score"] - score) < 1e-4
+                and max(abs(a - b) for a, b in zip(d["box"], box)) < 0.5
+            ]
             assert match, (image, box, score, cls)
             compared += 1
         drawn = cv2.imread(str(tmp_path / "drawn" / (Path(image).stem + ".png")))
@@ -143,10 +193,23 @@ def trained26(tmp_path_factory):
     work = tmp_path_factory.mktemp("e2e26")
     data = make_dataset(work / "shapes", "detect", n_train=16, n_val=4, imgsz=IMGSZ)
     torch.save({"model": YOLO("yolo26n.yaml").model, "train_args": {}}, work / "yolo26n.pt")
-    proc = yolo_cli("train", "model=yolo26n-cot.yaml", f"pretrained={work / 'yolo26n.pt'}", f"data={data}",
-                    "epochs=1", f"imgsz={IMGSZ}", "batch=8", "workers=0", "device=cpu", "plots=False",
-                    f"project={work}", "name=train", "exist_ok=True", cwd=work,
-                    env={**os.environ, "YOLO_VERBOSE": "True"})
+    proc = yolo_cli(
+        "train",
+        "model=yolo26n-cot.yaml",
+        f"pretrained={work / 'yolo26n.pt'}",
+        f"data={data}",
+        "epochs=1",
+        f"imgsz={IMGSZ}",
+        "batch=8",
+        "workers=0",
+        "device=cpu",
+        "plots=False",
+        f"project={work}",
+        "name=train",
+        "exist_ok=True",
+        cwd=work,
+        env={**os.environ, "YOLO_VERBOSE": "True"},
+    )
     out = assert_ok(proc)
     assert "NETWORK_EVENTS=0 " in out, out[-2000:]
     transferred = re.search(r"Transferred (\d+)/(\d+) items", out)
@@ -156,9 +219,9 @@ def trained26(tmp_path_factory):
 
 
 def test_yolo26_hybrid_fine_tunes_from_stock_weights(trained26):
-    from yolo_hybrid.integration.transfer import transfer_report
-
     from ultralytics.utils import YAML
+
+    from yolo_hybrid.integration.transfer import transfer_report
 
     data = YAML.load(str(trained26["data"]))
     nc = data.get("nc") or len(data["names"])
@@ -175,20 +238,26 @@ def test_yolo26_hybrid_validates_predicts_and_exports(trained26):
 
     model = YOLO(trained26["weights"])
     assert model.model.model[-1].one2one_cv2 is not None, "the trained checkpoint lost YOLO26's one-to-one head"
-    metrics = model.val(data=str(trained26["data"]), imgsz=IMGSZ, batch=4, device="cpu", plots=False, verbose=False,
-                        nms=False)
+    metrics = model.val(
+        data=str(trained26["data"]), imgsz=IMGSZ, batch=4, device="cpu", plots=False, verbose=False, nms=False
+    )
     assert 0.0 <= metrics.box.map50 <= 1.0
     image = next((trained26["data"].parent / "images" / "val").glob("*.jpg"))
-    out = assert_ok(run_python(
-        "from ultralytics import YOLO\n"
-        f"m = YOLO({str(trained26['weights'])!r})\n"
-        f"r = m.predict({str(image)!r}, imgsz={IMGSZ}, conf=0.0, nms=False, device='cpu', verbose=False)[0]\n"
-        "print('BLOCK', type(m.model.model[4]).__name__, 'BOXES', len(r.boxes))\n", cwd=trained26["work"]))
+    out = assert_ok(
+        run_python(
+            "from ultralytics import YOLO\n"
+            f"m = YOLO({str(trained26['weights'])!r})\n"
+            f"r = m.predict({str(image)!r}, imgsz={IMGSZ}, conf=0.0, nms=False, device='cpu', verbose=False)[0]\n"
+            "print('BLOCK', type(m.model.model[4]).__name__, 'BOXES', len(r.boxes))\n",
+            cwd=trained26["work"],
+        )
+    )
     boxes = int(re.search(r"BLOCK C3k2CoT BOXES (\d+)", out).group(1))
     assert 0 < boxes <= 300  # NMS-free: at most max_det rows, straight from the one-to-one head
     # The network: Ultralytics' default export (raw one-to-many outputs, NMS outside) equals PyTorch element-wise.
-    raw = ort.InferenceSession(model.export(format="onnx", dynamic=True, imgsz=IMGSZ, device="cpu"),
-                               providers=["CPUExecutionProvider"])
+    raw = ort.InferenceSession(
+        model.export(format="onnx", dynamic=True, imgsz=IMGSZ, device="cpu"), providers=["CPUExecutionProvider"]
+    )
     torch_raw = YOLO(trained26["weights"]).model.fuse().eval()
     for size in [(IMGSZ, IMGSZ), (96, 160)]:
         x = torch.rand(2, 3, *size)
@@ -198,8 +267,10 @@ def test_yolo26_hybrid_validates_predicts_and_exports(trained26):
         np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
     # The NMS-free head with its top-k in the graph (nms=False). Ultralytics bakes k = min(300, anchors at the export
     # size) into the graph, so it is exported at 160 px (525 anchors) and run at sizes with >= 300 anchors.
-    session = ort.InferenceSession(model.export(format="onnx", dynamic=True, nms=False, imgsz=160, device="cpu"),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        model.export(format="onnx", dynamic=True, nms=False, imgsz=160, device="cpu"),
+        providers=["CPUExecutionProvider"],
+    )
     torch_model = YOLO(trained26["weights"]).model
     torch_model.end2end = True  # before fuse(), which drops the head not selected
     torch_model = torch_model.fuse().eval()

@@ -19,9 +19,25 @@ from yolo_hybrid.data import make_dataset
 def test_attention_maps_example_writes_png(tmp_path):
     out = tmp_path / "maps.png"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "attention_maps.py"), "--epochs", "1", "--imgsz", "64", "--images",
-         "4", "--workdir", str(tmp_path / "work"), "--out", str(out)],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        [
+            sys.executable,
+            str(ROOT / "examples" / "attention_maps.py"),
+            "--epochs",
+            "1",
+            "--imgsz",
+            "64",
+            "--images",
+            "4",
+            "--workdir",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     text = assert_ok(proc)
     assert "attention map (2, 2)" in text
     image = cv2.imread(str(out))
@@ -36,8 +52,12 @@ def _layered_venv(path: Path) -> Path:
     torch and Ultralytics installed; returns its interpreter. Whatever is installed into it stays out of this venv."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
     python = path / "bin" / "python"
-    site_dir = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+    site_dir = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     parent = sysconfig.get_paths()["purelib"]
     # "a_" sorts before every other .pth, so our start-up hook in the parent's site-packages runs as in a real install
     (Path(site_dir) / "a_parent_site.pth").write_text(f"import site; site.addsitedir({parent!r})\n")
@@ -52,15 +72,45 @@ def plugin(tmp_path_factory):
     source = work / "source"
     shutil.copytree(ROOT / "examples" / "plugin", source)
     python = _layered_venv(work / "venv")
-    assert_ok(subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--disable-pip-version-check", "--no-deps",
-         "--no-build-isolation", "--no-index", str(source)], capture_output=True, text=True, timeout=600))
+    assert_ok(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(python),
+                "install",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--no-build-isolation",
+                "--no-index",
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    )
     config = Path(run_python("import yolo_cbam; print(yolo_cbam.CONFIG)", python=python).stdout.strip())
     assert config.is_file() and str(config).startswith(str(work / "venv")), config
     data = make_dataset(work / "shapes", "detect", n_train=16, n_val=4, imgsz=64)
-    proc = yolo_cli("train", f"model={config}", f"data={data}", "epochs=1", "imgsz=64", "batch=8", "workers=0",
-                    "device=cpu", "plots=False", f"project={work}", "name=train", "exist_ok=True", cwd=work,
-                    python=python)
+    proc = yolo_cli(
+        "train",
+        f"model={config}",
+        f"data={data}",
+        "epochs=1",
+        "imgsz=64",
+        "batch=8",
+        "workers=0",
+        "device=cpu",
+        "plots=False",
+        f"project={work}",
+        "name=train",
+        "exist_ok=True",
+        cwd=work,
+        python=python,
+    )
     out = assert_ok(proc)
     assert "NETWORK_EVENTS=0 " in out, out[-2000:]
     weights = work / "train" / "weights" / "best.pt"
@@ -75,13 +125,15 @@ def test_plugin_checkpoint_reloads_in_fresh_process_and_under_safe_load(plugin):
         "import sys\nfrom ultralytics import YOLO\n"
         f"m = YOLO({str(plugin['weights'])!r})\n"
         f"r = m.predict({str(image)!r}, imgsz=64, device='cpu', verbose=False)[0]\n"
-        "print('LAYERS', [type(m.model.model[i]).__module__ + '.' + type(m.model.model[i]).__name__ for i in (8, 16, 19)],"
+        "print('LAYERS', [type(m.model.model[i]).__module__ + '.' + type(m.model.model[i]).__name__"
+        " for i in (8, 16, 19)],"
         " 'BOXES', len(r.boxes))\n"
     )
     for extra in ({}, {"ULTRALYTICS_SAFE_LOAD": "1"}):
         out = assert_ok(run_python(code, env={**os.environ, **extra}, cwd=plugin["work"], python=plugin["python"]))
-        assert ("LAYERS ['yolo_cbam.blocks.C2fCBAM', 'yolo_cbam.blocks.CBAMConv', 'yolo_cbam.blocks.CBAMConv'] BOXES"
-                in out), out[-2000:]
+        assert (
+            "LAYERS ['yolo_cbam.blocks.C2fCBAM', 'yolo_cbam.blocks.CBAMConv', 'yolo_cbam.blocks.CBAMConv'] BOXES" in out
+        ), out[-2000:]
     # Control: the test environment itself does not have the plugin (it went into the throwaway venv only).
     outside = run_python(code, cwd=plugin["work"])
     assert outside.returncode != 0 and "No module named 'yolo_cbam'" in outside.stderr, outside.stderr[-2000:]

@@ -74,8 +74,9 @@ def test_static_onnx_keeps_position_tables_small(cfg, tmp_path):
 
     sizes = {}
     for dynamic in (False, True):
-        outcome = check_target(YOLO(cfg), TARGETS["onnx-dynamic" if dynamic else "onnx"], imgsz=640,
-                               workdir=tmp_path / str(dynamic))
+        outcome = check_target(
+            YOLO(cfg), TARGETS["onnx-dynamic" if dynamic else "onnx"], imgsz=640, workdir=tmp_path / str(dynamic)
+        )
         assert outcome.ran, outcome.error
         assert outcome.max_abs_diff <= TOLERANCE, outcome
         sizes[dynamic] = outcome.size_mb

@@ -1,4 +1,5 @@
-"""Benchmark plot labels (``yolo_hybrid.plot_labels``): readable where points cluster, as the PNG's YOLO11/26 rows do."""
+"""Benchmark plot labels (``yolo_hybrid.plot_labels``): readable where points cluster, as the PNG's YOLO11/26 rows
+do."""
 
 from __future__ import annotations
 

@@ -32,7 +32,8 @@ ours = copy.deepcopy(stock)
 ours["head"][-1] = [-1, 1, "MaxPoolClassify", ["nc"]]
 report["guess"] = guess_model_task(ours)
 for s in "nsm":
-    a, b = ClassificationModel({**stock, "scale": s}, nc=7, verbose=False), ClassificationModel({**ours, "scale": s}, nc=7, verbose=False)
+    a = ClassificationModel({**stock, "scale": s}, nc=7, verbose=False)
+    b = ClassificationModel({**ours, "scale": s}, nc=7, verbose=False)
     head = b.model[-1]
     out = b.eval()(torch.zeros(1, 3, 64, 64))
     report[s] = [type(head).__name__, head.fc[0].in_features, a.model[-1].conv.conv.in_channels, list(out.shape)]
@@ -74,14 +75,17 @@ def test_user_block_errors_name_yaml_layer_and_suggest_names():
                 print(type(error).__name__, "|", error)
     """)
     out = assert_ok(run_python(code, cwd=ROOT))
-    assert "ConfigError | picky.yaml, layer 1 [-1, 1, 'Picky', [128, 3]]: ValueError: c2=32 is not divisible by groups=3" in out
+    assert (
+        "ConfigError | picky.yaml, layer 1 [-1, 1, 'Picky', [128, 3]]: ValueError: c2=32 is not divisible by groups=3"
+        in out
+    )
     assert "typo.yaml, layer 1" in out and "did you mean 'GatedConv'" in out
 
 
 def test_registration_is_idempotent_and_bound_in_tasks():
-    from yolo_hybrid.nn import BoT3
-
     import ultralytics.nn.tasks as tasks
+
+    from yolo_hybrid.nn import BoT3
 
     before = registered_blocks()
     assert register_block(BoT3) is BoT3 and register_block(BoT3, kind="repeat") is BoT3
@@ -110,8 +114,11 @@ def test_name_taken_by_one_of_ours_is_an_error():
         def __init__(self, c1, c2, n=1):
             super().__init__()
 
-    with pytest.raises(ConfigError, match=r"'BoT3' is already registered to yolo_hybrid\.nn\.bot\.BoT3 \(by "
-                                          r"yolo_hybrid\).*Fix: register it under another name"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'BoT3' is already registered to yolo_hybrid\.nn\.bot\.BoT3 \(by "
+        r"yolo_hybrid\).*Fix: register it under another name",
+    ):
         register_block(BoT3)
     assert registered_blocks()["BoT3"].cls.__module__ == "yolo_hybrid.nn.bot"
 
@@ -124,8 +131,11 @@ def test_stock_name_is_an_error_and_never_shadowed():
         def __init__(self, c1, c2, n=1):
             super().__init__()
 
-    with pytest.raises(ConfigError, match=r"'C2f' is already defined by Ultralytics \(ultralytics\.nn\.modules\.block"
-                                          r"\.C2f\).*Fix: register C2fLike under another name"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'C2f' is already defined by Ultralytics \(ultralytics\.nn\.modules\.block"
+        r"\.C2f\).*Fix: register C2fLike under another name",
+    ):
         register_block(C2fLike, name="C2f")
     assert tasks.C2f is C2f and "C2f" not in registered_blocks()
 
@@ -174,8 +184,10 @@ def test_two_user_classes_under_one_name_collide():
         print("BOUND", tasks.GatedConv.__module__, tasks.GatedConv2.__module__)
     """)
     out = assert_ok(run_python(code, cwd=ROOT))
-    assert ("ConfigError | register_block(__main__.GatedConv): 'GatedConv' is already registered to "
-            "tests.user_blocks.GatedConv (by register_block)") in out
+    assert (
+        "ConfigError | register_block(__main__.GatedConv): 'GatedConv' is already registered to "
+        "tests.user_blocks.GatedConv (by register_block)"
+    ) in out
     assert "BOUND tests.user_blocks __main__" in out
 
 
@@ -267,8 +279,14 @@ def test_failing_plugins_only_warn(tmp_path):
                     super().__init__()
         """,
     }
-    entry_points = {"a_raises": "raising_plugin", "b_exits": "exiting_plugin", "c_missing": "no_such_module",
-                    "d_not_module": "good_plugin:PluginConv", "e_clash": "clashing_plugin", "good": "good_plugin"}
+    entry_points = {
+        "a_raises": "raising_plugin",
+        "b_exits": "exiting_plugin",
+        "c_missing": "no_such_module",
+        "d_not_module": "good_plugin:PluginConv",
+        "e_clash": "clashing_plugin",
+        "good": "good_plugin",
+    }
     site = _plugin_site(tmp_path, modules, entry_points)
     out = assert_ok(run_python(BUILD, env={**os.environ, "PYTHONPATH": str(site)}, cwd=tmp_path))
     assert "BUILT PluginConv 64" in out and "OURS BoT3" in out

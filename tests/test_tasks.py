@@ -25,16 +25,31 @@ def test_one_epoch_per_task(task, cfg, block, tmp_path):
     data = make_dataset(tmp_path / "data", task, n_train=8, n_val=4, imgsz=64)
     model = YOLO(cfg)
     assert model.task == task
-    model.train(data=str(data), epochs=1, imgsz=64, batch=4, workers=0, device="cpu", plots=False,
-                project=str(tmp_path / "runs"), name="t", exist_ok=True, verbose=False)
+    model.train(
+        data=str(data),
+        epochs=1,
+        imgsz=64,
+        batch=4,
+        workers=0,
+        device="cpu",
+        plots=False,
+        project=str(tmp_path / "runs"),
+        name="t",
+        exist_ok=True,
+        verbose=False,
+    )
     assert (tmp_path / "runs" / "t" / "weights" / "last.pt").is_file()
     assert type(model.model.model[8]).__name__ == block
 
 
 def test_dataset_labels_are_well_formed(tmp_path):
     """Labels parse as Ultralytics expects: class + 4 box values / polygon pairs / 4 corners / box + 4x3 keypoints."""
-    expected_len = {"detect": lambda n: n == 5, "segment": lambda n: n >= 7 and (n - 1) % 2 == 0,
-                    "obb": lambda n: n == 9, "pose": lambda n: n == 5 + 12}
+    expected_len = {
+        "detect": lambda n: n == 5,
+        "segment": lambda n: n >= 7 and (n - 1) % 2 == 0,
+        "obb": lambda n: n == 9,
+        "pose": lambda n: n == 5 + 12,
+    }
     for task, ok in expected_len.items():
         data = make_dataset(tmp_path / task, task, n_train=4, n_val=2, imgsz=64, seed=3)
         for label in (data.parent / "labels").rglob("*.txt"):

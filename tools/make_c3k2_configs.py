@@ -60,7 +60,9 @@ channels per head; Ultralytics' PSA: c // 64), so the count follows the width: 1
 P2, the neck and the head stay stock.""",
 }
 
-ROW = re.compile(r"^(?P<lead>\s*- \[)(?P<from>[^,]+), (?P<n>[^,]+), (?P<module>[\w.]+), (?P<args>\[.*\])\](?P<rest>.*)$")
+ROW = re.compile(
+    r"^(?P<lead>\s*- \[)(?P<from>[^,]+), (?P<n>[^,]+), (?P<module>[\w.]+), (?P<args>\[.*\])\](?P<rest>.*)$"
+)
 
 
 def stock_yaml(base: str, task: str) -> Path:
@@ -95,25 +97,33 @@ def generate(base: str, task: str, family: str) -> str:
                 rest = re.sub(r"#.*$", "", match["rest"]).rstrip()
                 comment = re.search(r"#\s*(\S+)", match["rest"])
                 note = f"{comment.group(1)} " if comment and comment.group(1)[0].isdigit() else ""
-                line = f"{match['lead']}{match['from']}, {match['n']}, {new}, {args or match['args']}]{rest} # " \
-                       f"{note}{new} (stock: {module} {match['args']})"
+                line = (
+                    f"{match['lead']}{match['from']}, {match['n']}, {new}, {args or match['args']}]{rest} # "
+                    f"{note}{new} (stock: {module} {match['args']})"
+                )
                 changed.append(key)
         if line.startswith("# Ultralytics") or line.startswith("# Model docs") or line.startswith("# Task docs"):
             continue
-        out.append(line.replace(f"yolo{base}{'-' + task if task else ''}.yaml", name).replace(
-            f"'model=yolo{base}n{'-' + task if task else ''}.yaml'", f"'model=yolo{base}n{'-' + task if task else ''}-{family}.yaml'"))
+        out.append(
+            line.replace(f"yolo{base}{'-' + task if task else ''}.yaml", name).replace(
+                f"'model=yolo{base}n{'-' + task if task else ''}.yaml'",
+                f"'model=yolo{base}n{'-' + task if task else ''}-{family}.yaml'",
+            )
+        )
     missing = sorted(set(plan) - set(changed))
     if missing:
         raise RuntimeError(f"{name}: stock rows for {missing} not found in {stock_yaml(base, task)}")
     scaled = name.replace(f"yolo{base}", f"yolo{base}n", 1)
     header = [
-        f"# yolo_hybrid (AGPL-3.0): {BASES[base]} {TASKS[task]} with {family_title(family)}; generated from Ultralytics'",
+        f"# yolo_hybrid (AGPL-3.0): {BASES[base]} {TASKS[task]} with {family_title(family)};"
+        " generated from Ultralytics'",
         f"# {stock_yaml(base, task).name} by tools/make_c3k2_configs.py (only the rows marked 'stock:' differ).",
         *(f"# {text}" for text in HEADERS[family].splitlines()),
-        f"# Every other layer keeps its stock index and shape: .load('{scaled.replace('-' + family, '').replace('.yaml', '.pt')}') "
+        "# Every other layer keeps its stock index and shape:"
+        f" .load('{scaled.replace('-' + family, '').replace('.yaml', '.pt')}') "
         "transfers its weights.",
         f"# Needs ultralytics>={REQUIRES[base]} ({BASES[base]} rows); the key below makes older releases say so.",
-        f"# Usage: YOLO(\"{scaled}\") or yolo train model={scaled.replace(f'yolo{base}n', f'yolo{base}s', 1)} ...  "
+        f'# Usage: YOLO("{scaled}") or yolo train model={scaled.replace(f"yolo{base}n", f"yolo{base}s", 1)} ...  '
         "(the letter picks the scale)",
         "",
         f"yolo_hybrid_requires: ultralytics>={REQUIRES[base]}",
@@ -124,8 +134,12 @@ def generate(base: str, task: str, family: str) -> str:
 
 
 def family_title(family: str) -> str:
-    return {"bot3": "BoTNet at P5", "cot": "CoTNet in the backbone", "smt": "SMT in the backbone",
-            "cmt": "CMT in the backbone"}[family]
+    return {
+        "bot3": "BoTNet at P5",
+        "cot": "CoTNet in the backbone",
+        "smt": "SMT in the backbone",
+        "cmt": "CMT in the backbone",
+    }[family]
 
 
 def main() -> int:
@@ -157,7 +171,9 @@ def _strip_summaries(text: str) -> str:
 
 def _keep_summaries(text: str, old: str) -> str:
     comments = dict(re.findall(r"^\s+([nslmx]):\s*\[[^\]]*\]\s*(#.*)$", old, re.M))
-    return re.sub(r"^(\s+([nslmx]):\s*\[[^\]]*\])\s*#.*$", lambda m: f"{m[1]} {comments.get(m[2], '#')}", text, flags=re.M)
+    return re.sub(
+        r"^(\s+([nslmx]):\s*\[[^\]]*\])\s*#.*$", lambda m: f"{m[1]} {comments.get(m[2], '#')}", text, flags=re.M
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Importing this package (the installed start-up hook does it in every Python process) arranges for our blocks to be
 registered into Ultralytics' model parser the moment ``ultralytics.nn.tasks`` is imported. The import itself stays
-cheap: it touches neither torch nor Ultralytics. Block classes are reachable lazily as attributes (``yolo_hybrid.BoT3``).
+cheap: it touches neither torch nor Ultralytics. Block classes are reachable lazily as attributes
+(``yolo_hybrid.BoT3``).
 
 Examples:
     >>> import yolo_hybrid
@@ -38,8 +39,9 @@ def register(strategy: "str | None" = None) -> dict:
     return _register(strategy=strategy)
 
 
-def register_block(cls: "type | None" = None, kind: "str | None" = None, name: "str | None" = None,
-                   flops: "dict | None" = None):
+def register_block(
+    cls: "type | None" = None, kind: "str | None" = None, name: "str | None" = None, flops: "dict | None" = None
+):
     """Make an ``nn.Module`` usable by name in Ultralytics model YAMLs, treated like C3/C2f, Conv or Classify.
 
     Also a decorator (``@register_block`` or ``@register_block(kind="base")``). See ``yolo_hybrid.registry``: kinds,

@@ -115,4 +115,3 @@ def install() -> None:
     tasks = sys.modules.get(TARGET)
     if tasks is not None and hasattr(tasks, "parse_model"):
         _on_tasks_imported(tasks)
-

@@ -1,4 +1,5 @@
-"""What each detect config costs, next to stock YOLO of the same scale, measured in one run: ``python -m yolo_hybrid.bench``.
+"""What each detect config costs, next to stock YOLO of the same scale, measured in one run:
+``python -m yolo_hybrid.bench``.
 
     python -m yolo_hybrid.bench [--scales n s] [--imgsz 640] [--threads 1] [--runs 20] [--no-onnx] [--no-train]
                                 [--allocator reuse|default] [--out benchmarks/results/bench] [--quick]
@@ -52,19 +53,45 @@ from pathlib import Path
 
 from yolo_hybrid.plot_labels import place_labels
 
-__all__ = ["OURS", "STOCK", "model_names", "run", "check_report", "markdown", "plot", "flop_counter_gflops",
-           "onnx_session", "main"]
+__all__ = [
+    "OURS",
+    "STOCK",
+    "model_names",
+    "run",
+    "check_report",
+    "markdown",
+    "plot",
+    "flop_counter_gflops",
+    "onnx_session",
+    "main",
+]
 
 OURS = tuple(f"{base}-{family}" for base in ("yolov8", "yolo11", "yolo26") for family in ("bot3", "cot", "smt", "cmt"))
 STOCK = ("yolov8", "yolo11", "yolo12", "yolo26")
 REFERENCE = "yolov8"  # ratios are to stock yolov8 of the same scale
 TRAIN_BATCH, TRAIN_IMGSZ = 8, 320
 SCHEMA = {
-    "model": str, "family": str, "scale": str, "stock": bool, "params": int, "gflops": float,
-    "gflops_flop_counter": float, "torch_ms": float, "torch_iqr_ms": float, "onnx_ms": (float, type(None)),
-    "onnx_iqr_ms": (float, type(None)), "train_step_ms": (float, type(None)), "train_peak_mib": (float, type(None)),
-    "train_gflops": (float, type(None)), "torch_faults": (int, type(None)), "train_faults": (int, type(None)),
-    "rounds": dict, "ratios": dict, "E_torch": float, "E_onnx": (float, type(None)), "E_train": (float, type(None)),
+    "model": str,
+    "family": str,
+    "scale": str,
+    "stock": bool,
+    "params": int,
+    "gflops": float,
+    "gflops_flop_counter": float,
+    "torch_ms": float,
+    "torch_iqr_ms": float,
+    "onnx_ms": (float, type(None)),
+    "onnx_iqr_ms": (float, type(None)),
+    "train_step_ms": (float, type(None)),
+    "train_peak_mib": (float, type(None)),
+    "train_gflops": (float, type(None)),
+    "torch_faults": (int, type(None)),
+    "train_faults": (int, type(None)),
+    "rounds": dict,
+    "ratios": dict,
+    "E_torch": float,
+    "E_onnx": (float, type(None)),
+    "E_train": (float, type(None)),
     "e_reference": str,
 }
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
@@ -168,9 +195,12 @@ def train_batch(model, batch: int, imgsz: int) -> dict:
     g = torch.Generator().manual_seed(0)
     boxes = torch.rand(batch * 3, 4, generator=g) * 0.5 + 0.25
     boxes[:, 2:] *= 0.4
-    return {"img": torch.rand(batch, 3, imgsz, imgsz, generator=g),
-            "cls": torch.randint(0, len(model.names), (batch * 3, 1), generator=g).float(), "bboxes": boxes,
-            "batch_idx": torch.arange(batch).repeat_interleave(3).float()}
+    return {
+        "img": torch.rand(batch, 3, imgsz, imgsz, generator=g),
+        "cls": torch.randint(0, len(model.names), (batch * 3, 1), generator=g).float(),
+        "bboxes": boxes,
+        "batch_idx": torch.arange(batch).repeat_interleave(3).float(),
+    }
 
 
 def _train_step(model, batch: dict) -> None:
@@ -219,8 +249,9 @@ class Subject:
     family: str
     scale: str
     stock: bool
-    times: dict = field(default_factory=lambda: {"torch": [], "onnx": [], "train": [], "torch_faults": [],
-                                                 "train_faults": []})
+    times: dict = field(
+        default_factory=lambda: {"torch": [], "onnx": [], "train": [], "torch_faults": [], "train_faults": []}
+    )
 
     def prepare(self, imgsz: int, threads: int, onnx: bool, train: bool, workdir: Path) -> None:
         import torch
@@ -270,8 +301,18 @@ def _median_iqr(values: list[float]) -> tuple[float | None, float | None]:
     return statistics.median(values), q[2] - q[0]
 
 
-def run(names, imgsz: int = 640, threads: int = 1, runs: int = 20, warmup: int = 3, onnx: bool = True,
-        train: bool = True, memory: bool = True, progress: bool = True, allocator: str = "reuse") -> dict:
+def run(
+    names,
+    imgsz: int = 640,
+    threads: int = 1,
+    runs: int = 20,
+    warmup: int = 3,
+    onnx: bool = True,
+    train: bool = True,
+    memory: bool = True,
+    progress: bool = True,
+    allocator: str = "reuse",
+) -> dict:
     """Measure every model in ``names`` (from ``model_names``); returns the report (see ``SCHEMA``).
 
     ``allocator="reuse"`` calls ``keep_freed_memory`` first (for the rest of this process); ``"default"`` leaves
@@ -309,26 +350,48 @@ def run(names, imgsz: int = 640, threads: int = 1, runs: int = 20, warmup: int =
         torch_ms, torch_iqr = _median_iqr(s.times["torch"])
         onnx_ms, onnx_iqr = _median_iqr(s.times["onnx"])
         train_ms, _ = _median_iqr(s.times["train"])
-        torch_faults, train_faults = (_median_iqr([f for f in s.times[key] if f is not None])[0]
-                                      for key in ("torch_faults", "train_faults"))
-        rows.append({"model": s.name, "family": s.family, "scale": s.scale, "stock": s.stock, "params": s.params,
-                     "gflops": s.gflops, "gflops_flop_counter": s.gflops_flop_counter, "torch_ms": torch_ms,
-                     "torch_iqr_ms": torch_iqr, "onnx_ms": onnx_ms, "onnx_iqr_ms": onnx_iqr,
-                     "train_step_ms": train_ms, "train_gflops": s.train_gflops,
-                     "torch_faults": None if torch_faults is None else int(torch_faults),
-                     "train_faults": None if train_faults is None else int(train_faults),
-                     "train_peak_mib": train_peak_mib(s.name, threads) if train and memory else None,
-                     "rounds": {"torch_ms": s.times["torch"], "onnx_ms": s.times["onnx"],
-                                "train_step_ms": s.times["train"]}})
+        torch_faults, train_faults = (
+            _median_iqr([f for f in s.times[key] if f is not None])[0] for key in ("torch_faults", "train_faults")
+        )
+        rows.append(
+            {
+                "model": s.name,
+                "family": s.family,
+                "scale": s.scale,
+                "stock": s.stock,
+                "params": s.params,
+                "gflops": s.gflops,
+                "gflops_flop_counter": s.gflops_flop_counter,
+                "torch_ms": torch_ms,
+                "torch_iqr_ms": torch_iqr,
+                "onnx_ms": onnx_ms,
+                "onnx_iqr_ms": onnx_iqr,
+                "train_step_ms": train_ms,
+                "train_gflops": s.train_gflops,
+                "torch_faults": None if torch_faults is None else int(torch_faults),
+                "train_faults": None if train_faults is None else int(train_faults),
+                "train_peak_mib": train_peak_mib(s.name, threads) if train and memory else None,
+                "rounds": {"torch_ms": s.times["torch"], "onnx_ms": s.times["onnx"], "train_step_ms": s.times["train"]},
+            }
+        )
         bar.update(1)
     bar.close()
     _add_ratios(rows)
     import ultralytics
 
-    return {"imgsz": imgsz, "threads": threads, "runs": runs, "warmup": warmup, "torch": torch.__version__,
-            "ultralytics": ultralytics.__version__, "yolo_hybrid": yolo_hybrid.__version__,
-            "cpu": _cpu_name(), "allocator": allocator,
-            "train": {"batch": TRAIN_BATCH, "imgsz": min(TRAIN_IMGSZ, imgsz)}, "rows": rows}
+    return {
+        "imgsz": imgsz,
+        "threads": threads,
+        "runs": runs,
+        "warmup": warmup,
+        "torch": torch.__version__,
+        "ultralytics": ultralytics.__version__,
+        "yolo_hybrid": yolo_hybrid.__version__,
+        "cpu": _cpu_name(),
+        "allocator": allocator,
+        "train": {"batch": TRAIN_BATCH, "imgsz": min(TRAIN_IMGSZ, imgsz)},
+        "rows": rows,
+    }
 
 
 def _cpu_name() -> str:
@@ -409,15 +472,19 @@ def markdown(report: dict) -> str:
         q = r["ratios"]
         name = f"`{r['model']}`" + (" (stock)" if r["stock"] else "")
         e_onnx, e_train = (f"{r[key]:.2f}" if r.get(key) is not None else "-" for key in ("E_onnx", "E_train"))
-        e_to = (f" (to {scaled(r['e_reference'], r['scale']).removesuffix('.yaml')})"
-                if r["e_reference"] != REFERENCE else "")
+        e_to = (
+            f" (to {scaled(r['e_reference'], r['scale']).removesuffix('.yaml')})"
+            if r["e_reference"] != REFERENCE
+            else ""
+        )
         lines.append(
             f"| {name} | {cell(r['params'] / 1e6, q.get('params'), '.2f')} | "
             f"{cell(r['gflops'], q.get('gflops'), '.1f')} | {r['gflops_flop_counter']:.1f} | "
             f"{cell(r['torch_ms'], q.get('torch_ms'), '.1f')} | {cell(r['onnx_ms'], q.get('onnx_ms'), '.1f')} | "
             f"{cell(r['train_step_ms'], q.get('train_step_ms'), '.0f')} | "
             f"{cell(r['train_peak_mib'], q.get('train_peak_mib'), '.0f')} | {r['E_torch']:.2f} / {e_onnx} / {e_train}"
-            f"{e_to} |")
+            f"{e_to} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -435,45 +502,65 @@ def plot(report: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    runtimes = [("torch_ms", "PyTorch")] + ([("onnx_ms", "ONNX Runtime")] if any(
-        r["onnx_ms"] is not None for r in report["rows"]) else [])
+    runtimes = [("torch_ms", "PyTorch")] + (
+        [("onnx_ms", "ONNX Runtime")] if any(r["onnx_ms"] is not None for r in report["rows"]) else []
+    )
     scales = list(dict.fromkeys(r["scale"] for r in report["rows"]))
-    fig, axes = plt.subplots(len(runtimes), len(scales), figsize=(6.5 * len(scales), 4.8 * len(runtimes)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(runtimes), len(scales), figsize=(6.5 * len(scales), 4.8 * len(runtimes)), squeeze=False
+    )
     labelled = []
     for (key, title), row_axes in zip(runtimes, axes):
         for scale, ax in zip(scales, row_axes):
             rows = [r for r in report["rows"] if r["scale"] == scale and r[key] is not None]
             for r in rows:
                 base, _, family = r["family"].partition("-")
-                ax.scatter(r["gflops"], r[key], s=46, color=_BASE_COLORS.get(base, "tab:gray"),
-                           marker=_FAMILY_MARKERS.get(family, "X"), edgecolors="black" if r["stock"] else "none")
+                ax.scatter(
+                    r["gflops"],
+                    r[key],
+                    s=46,
+                    color=_BASE_COLORS.get(base, "tab:gray"),
+                    marker=_FAMILY_MARKERS.get(family, "X"),
+                    edgecolors="black" if r["stock"] else "none",
+                )
             ref = next((r for r in rows if r["family"] == REFERENCE), None)
             if ref is not None:
                 xs = [r["gflops"] for r in rows]
-                ax.plot([min(xs), max(xs)], [ref[key] * g / ref["gflops"] for g in (min(xs), max(xs))], ls="--",
-                        lw=0.8, color="tab:gray")
-            ax.set(xlabel="GFLOPs (Ultralytics, 640 px)", ylabel=f"ms, batch 1, {report['imgsz']} px, "
-                   f"{report['threads']} thread(s)", title=f"{title}, scale {scale}")
+                ax.plot(
+                    [min(xs), max(xs)],
+                    [ref[key] * g / ref["gflops"] for g in (min(xs), max(xs))],
+                    ls="--",
+                    lw=0.8,
+                    color="tab:gray",
+                )
+            ax.set(
+                xlabel="GFLOPs (Ultralytics, 640 px)",
+                ylabel=f"ms, batch 1, {report['imgsz']} px, {report['threads']} thread(s)",
+                title=f"{title}, scale {scale}",
+            )
             ax.grid(alpha=0.3)
             labelled.append((ax, rows, key))
     handles = [Line2D([], [], ls="", marker="o", color=c, label=b) for b, c in _BASE_COLORS.items()]
-    handles += [Line2D([], [], ls="", marker=m, color="black", mfc="white", label=f or "stock (black edge)")
-                for f, m in _FAMILY_MARKERS.items()]
+    handles += [
+        Line2D([], [], ls="", marker=m, color="black", mfc="white", label=f or "stock (black edge)")
+        for f, m in _FAMILY_MARKERS.items()
+    ]
     handles.append(Line2D([], [], ls="--", color="tab:gray", label="E = 1 through stock yolov8"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.set_dpi(_PLOT_DPI)  # the saved resolution: labels are placed in its pixels
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     for ax, rows, key in labelled:  # after the layout: labels are placed in display space
-        place_labels(ax, [r["gflops"] for r in rows], [r[key] for r in rows],
-                     [r["model"].removesuffix(".yaml") for r in rows])
+        place_labels(
+            ax, [r["gflops"] for r in rows], [r[key] for r in rows], [r["model"].removesuffix(".yaml") for r in rows]
+        )
     fig.savefig(path, dpi=_PLOT_DPI)
     plt.close(fig)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m yolo_hybrid.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m yolo_hybrid.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scales", nargs="+", default=["n", "s"])
     parser.add_argument("--ours", nargs="+", default=list(OURS))
     parser.add_argument("--stock", nargs="+", default=list(STOCK))
@@ -483,15 +570,21 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX export and ONNX Runtime timing")
     parser.add_argument("--no-train", action="store_true", help="skip the training step and its memory")
-    parser.add_argument("--allocator", choices=("reuse", "default"), default="reuse",
-                        help="reuse: glibc keeps freed memory for reuse while timing (default); default: as it comes")
+    parser.add_argument(
+        "--allocator",
+        choices=("reuse", "default"),
+        default="reuse",
+        help="reuse: glibc keeps freed memory for reuse while timing (default); default: as it comes",
+    )
     parser.add_argument("--out", default="benchmarks/results/bench", help="path stem of the .json, .md and .png")
     parser.add_argument("--quick", action="store_true", help="64 px, one round, scale n: checks the pipeline only")
     parser.add_argument("--compare-training", action="store_true", help="moved: python -m yolo_hybrid.study")
     args = parser.parse_args(argv)
     if args.compare_training:
-        parser.error("--compare-training moved to the accuracy study: python -m yolo_hybrid.study --data my.yaml "
-                     "(resumable, val and test, seeds paired with intervals; see its --help)")
+        parser.error(
+            "--compare-training moved to the accuracy study: python -m yolo_hybrid.study --data my.yaml "
+            "(resumable, val and test, seeds paired with intervals; see its --help)"
+        )
     from yolo_hybrid.integration.offline import prepare_offline
 
     prepare_offline(tempfile.mkdtemp(prefix="yolo_hybrid_bench_cfg_"))
@@ -501,8 +594,16 @@ def main(argv=None) -> int:
         parser.error(f"--stock must include {REFERENCE}: every ratio is to it")
     stem = Path(args.out)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    report = run(model_names(args.scales, args.ours, args.stock), args.imgsz, args.threads, args.runs, args.warmup,
-                 onnx=not args.no_onnx, train=not args.no_train, allocator=args.allocator)
+    report = run(
+        model_names(args.scales, args.ours, args.stock),
+        args.imgsz,
+        args.threads,
+        args.runs,
+        args.warmup,
+        onnx=not args.no_onnx,
+        train=not args.no_train,
+        allocator=args.allocator,
+    )
     report["quick"] = args.quick
     check_report(report)
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")

@@ -34,9 +34,7 @@ class UnsupportedUltralyticsError(YoloHybridError, RuntimeError):
 def check_divisible(block: str, arg: str, value: int, divisor: int, divisor_arg: str, fix: str) -> None:
     """Raise ConfigError unless ``value % divisor == 0``."""
     if divisor <= 0 or value % divisor:
-        raise ConfigError(
-            f"{block}: {arg}={value} is not divisible by {divisor_arg}={divisor}. Fix: {fix}"
-        )
+        raise ConfigError(f"{block}: {arg}={value} is not divisible by {divisor_arg}={divisor}. Fix: {fix}")
 
 
 def hidden_width(block: str, dim: int, mlp_ratio: float) -> int:

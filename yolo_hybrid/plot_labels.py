@@ -42,15 +42,19 @@ def _overlap(a, b) -> float:
 
 def _crosses(p, q, a, b) -> bool:
     """Whether segments p-q and a-b cross (touching ends do not count)."""
+
     def side(o, s, t):
         return (s[0] - o[0]) * (t[1] - o[1]) - (s[1] - o[1]) * (t[0] - o[0])
+
     return side(p, q, a) * side(p, q, b) < 0 and side(a, b, p) * side(a, b, q) < 0
 
 
 def _passes_through(p, q, box) -> bool:
     """Whether segment p-q enters ``box`` (sampled at 15 points: boxes are markers or labels, >= 10 px across)."""
-    return any(box[0] <= p[0] + (q[0] - p[0]) * t / 16 <= box[2] and box[1] <= p[1] + (q[1] - p[1]) * t / 16 <= box[3]
-               for t in range(1, 16))
+    return any(
+        box[0] <= p[0] + (q[0] - p[0]) * t / 16 <= box[2] and box[1] <= p[1] + (q[1] - p[1]) * t / 16 <= box[3]
+        for t in range(1, 16)
+    )
 
 
 def _distance(point, box) -> float:
@@ -98,8 +102,9 @@ def place_labels(ax, xs, ys, labels, fontsize: float = 6) -> list:
         others = markers[:i] + markers[i + 1 :]
         for dx, dy, ring in _candidates():
             ha, va = _alignment(dx, dy)
-            text = ax.annotate(labels[i], (xs[i], ys[i]), xytext=(dx, dy), textcoords="offset points",
-                               fontsize=fontsize, ha=ha, va=va)
+            text = ax.annotate(
+                labels[i], (xs[i], ys[i]), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize, ha=ha, va=va
+            )
             extent = text.get_window_extent(renderer)
             text.remove()
             box = (extent.x0 - 1, extent.y0 - 1, extent.x1 + 1, extent.y1 + 1)
@@ -119,9 +124,17 @@ def place_labels(ax, xs, ys, labels, fontsize: float = 6) -> list:
                 break
         _, dx, dy, ring, box, end = best
         ha, va = _alignment(dx, dy)
-        leader = dict(arrowstyle="-", lw=0.4, color="0.45", shrinkA=0, shrinkB=2) if ring > 0 else None
-        annotations[i] = ax.annotate(labels[i], (xs[i], ys[i]), xytext=(dx, dy), textcoords="offset points",
-                                     fontsize=fontsize, ha=ha, va=va, arrowprops=leader)
+        leader = {"arrowstyle": "-", "lw": 0.4, "color": "0.45", "shrinkA": 0, "shrinkB": 2} if ring > 0 else None
+        annotations[i] = ax.annotate(
+            labels[i],
+            (xs[i], ys[i]),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            fontsize=fontsize,
+            ha=ha,
+            va=va,
+            arrowprops=leader,
+        )
         boxes.append(box)
         if ring > 0:
             leaders.append((points[i], end))

@@ -34,8 +34,9 @@ import os
 import sys
 import threading
 import warnings
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Callable
 
 __all__ = [
     "KINDS",
@@ -60,8 +61,8 @@ _CALLS = {
 }
 
 _lock = threading.RLock()
-_entries: dict[str, "BlockEntry"] = {}
-_listeners: list[Callable[["BlockEntry"], None]] = []
+_entries: dict[str, BlockEntry] = {}
+_listeners: list[Callable[[BlockEntry], None]] = []
 _discovered = False
 _source = threading.local()  # who is registering right now (a plugin being loaded), for messages
 
@@ -114,7 +115,9 @@ def _check_class(cls, kind: str | None, name: str | None) -> tuple[str, str]:
         )
     name = cls.__name__ if name is None else name
     if not (isinstance(name, str) and name.isidentifier()):
-        raise ValueError(f"register_block({cls.__name__}): name={name!r} must be a Python identifier (YAML rows use it).")
+        raise ValueError(
+            f"register_block({cls.__name__}): name={name!r} must be a Python identifier (YAML rows use it)."
+        )
     call, count = _CALLS[kind]
     try:
         inspect.signature(cls.__init__).bind(None, *range(1, count + 1))
@@ -147,8 +150,9 @@ def _collision(entry: BlockEntry, existing: BlockEntry) -> str | None:
     return f"{entry.name!r} is already registered to {_path(existing.cls)} (by {existing.source})"
 
 
-def register_block(cls: type | None = None, kind: str | None = None, name: str | None = None,
-                   flops: dict | None = None):
+def register_block(
+    cls: type | None = None, kind: str | None = None, name: str | None = None, flops: dict | None = None
+):
     """Make ``cls`` usable by name in Ultralytics model YAMLs, with the parser treatment of a stock block.
 
     Usable as a function, a bare decorator (``@register_block``) or a decorator with options
@@ -245,8 +249,9 @@ def subscribe(listener: Callable[[BlockEntry], None]) -> None:
                 listener(entry)
             except ConfigError as error:
                 del _entries[entry.name]
-                warnings.warn(f"yolo_hybrid: block {entry.name!r} ({entry.source}) dropped: {error}", RuntimeWarning,
-                              stacklevel=2)
+                warnings.warn(
+                    f"yolo_hybrid: block {entry.name!r} ({entry.source}) dropped: {error}", RuntimeWarning, stacklevel=2
+                )
         _listeners.append(listener)
 
 

@@ -121,8 +121,9 @@ class Number(Kind):
 
     __slots__ = ("low", "high", "include_low", "include_high")
 
-    def __init__(self, low: float = 0.0, high: float | None = None, include_low: bool = False,
-                 include_high: bool = True):
+    def __init__(
+        self, low: float = 0.0, high: float | None = None, include_low: bool = False, include_high: bool = True
+    ):
         self.low, self.high, self.include_low, self.include_high = low, high, include_low, include_high
 
     def accepts(self, value) -> bool:
@@ -230,8 +231,10 @@ class Heads(Kind):
         return (_is_int(value) and value >= 1) or (isinstance(value, str) and bool(self.PATTERN.fullmatch(value)))
 
     def describe(self) -> str:
-        return ('an integer >= 1, or "d<N>" for one head per N channels (e.g. "d64"), or "d<N><=<K>" for at most K '
-                'of those (e.g. "d64<=8")')
+        return (
+            'an integer >= 1, or "d<N>" for one head per N channels (e.g. "d64"), or "d<N><=<K>" for at most K '
+            'of those (e.g. "d64<=8")'
+        )
 
     def short(self) -> str:
         return 'int >= 1, "d<N>" or "d<N><=<K>"'
@@ -285,8 +288,13 @@ class Rule:
         self.arg, self.check, self.fix = arg, check, fix
 
 
-def divides(arg: str, width: Callable[[SimpleNamespace], int], formula: str, fix: str,
-            per: Callable[[SimpleNamespace], int] | None = None) -> Rule:
+def divides(
+    arg: str,
+    width: Callable[[SimpleNamespace], int],
+    formula: str,
+    fix: str,
+    per: Callable[[SimpleNamespace], int] | None = None,
+) -> Rule:
     """Rule: the count ``arg`` (heads) divides the channel width ``width(a)``, named ``formula`` in the message.
 
     A ``"d<N>"`` head count is first resolved against the layer's width ``per(a)`` (default ``width(a)``).
@@ -318,8 +326,12 @@ def has_hidden(width: Callable[[SimpleNamespace], int], formula: str, fix: str, 
 _C1 = Arg("c1", POSITIVE_INT, "input channels (from the previous layer)", "check the layer's `from` index")
 _C2 = Arg("c2", POSITIVE_INT, "output channels (width-scaled by the parser)", "write a positive int, e.g. 256")
 _NC = Arg("c2", POSITIVE_INT, "number of classes (`nc`; not width-scaled)", "write nc, or a positive int")
-_N = Arg("n", Int(0), "repeats: the row's 2nd column, depth-scaled by the parser",
-         "write a positive int in the row's 2nd column, e.g. 3")
+_N = Arg(
+    "n",
+    Int(0),
+    "repeats: the row's 2nd column, depth-scaled by the parser",
+    "write a positive int in the row's 2nd column, e.g. 3",
+)
 
 
 class BlockSpec:
@@ -334,9 +346,24 @@ class BlockSpec:
         n (Arg | None): Override of the repeat count's kind (e.g. at least 1).
     """
 
-    def __init__(self, cls: type, kind: str, args: tuple[Arg, ...], rules: tuple[Rule, ...] = (), summary: str = "",
-                 n: Arg | None = None, signature: inspect.Signature | None = None):
-        self.cls, self.kind, self.args, self.rules, self.summary, self.n = cls, kind, tuple(args), tuple(rules), summary, n
+    def __init__(
+        self,
+        cls: type,
+        kind: str,
+        args: tuple[Arg, ...],
+        rules: tuple[Rule, ...] = (),
+        summary: str = "",
+        n: Arg | None = None,
+        signature: inspect.Signature | None = None,
+    ):
+        self.cls, self.kind, self.args, self.rules, self.summary, self.n = (
+            cls,
+            kind,
+            tuple(args),
+            tuple(rules),
+            summary,
+            n,
+        )
         self.signature = signature if signature is not None else inspect.signature(cls.__init__)
 
     @property

@@ -28,8 +28,11 @@ FAMILIES = ("bot3", "cot", "smt", "cmt")
 QUICK = ("ncnn", "mnn")
 # Left to benchmarks/deploy.py, for CI's time: the dynamic OpenVINO variant and MNN's int8 weights (same converters,
 # one option each). ONNX Runtime's int8 is core but calibrates, so it runs here with the other int8 targets.
-DEPLOY = [t.name for t in TARGETS.values()
-          if (t.toolchain == "deploy" or t.int8) and t.name not in ("openvino-dynamic", "mnn-int8")]
+DEPLOY = [
+    t.name
+    for t in TARGETS.values()
+    if (t.toolchain == "deploy" or t.int8) and t.name not in ("openvino-dynamic", "mnn-int8")
+]
 CASES = [("detect", family, target) for target in DEPLOY for family in FAMILIES] + [
     (task, family, target) for task in ("segment", "pose", "obb", "classify") for target in QUICK for family in FAMILIES
 ]
@@ -39,9 +42,14 @@ if os.environ.get("YOLO_HYBRID_DEPLOY_TARGETS"):  # e.g. "ncnn,mnn" to rerun a f
 KNOWN: dict = {}  # e.g. (task, family, target): dict(reason="the converter's message"), run=False if it aborts
 # scripts/test.sh runs this group on one pytest-xdist worker per core (--dist loadgroup): the cases of one task and
 # target share a worker, so each worker exports the stock model of that pair once (stock_outcome's cache).
-CASES = [pytest.param(*case, marks=[pytest.mark.xdist_group(f"{case[0]}-{case[2]}")]
-                      + ([pytest.mark.xfail(strict=True, **KNOWN[case])] if case in KNOWN else []))
-         for case in CASES]
+CASES = [
+    pytest.param(
+        *case,
+        marks=[pytest.mark.xdist_group(f"{case[0]}-{case[2]}")]
+        + ([pytest.mark.xfail(strict=True, **KNOWN[case])] if case in KNOWN else []),
+    )
+    for case in CASES
+]
 
 
 def test_every_toolchain_is_installed():
@@ -50,13 +58,19 @@ def test_every_toolchain_is_installed():
     assert not missing, f"deploy toolchains missing: {missing}. Fix: bash scripts/setup_deploy.sh"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def stock_outcome(task: str, target: str, workdir: str):
-    return check_target_isolated(f"{PREFIX[task]}.yaml", target, imgsz=IMGSZ, workdir=f"{workdir}/stock-{task}",
-                                 data=calibration(task, workdir), timeout=TIMEOUT)
+    return check_target_isolated(
+        f"{PREFIX[task]}.yaml",
+        target,
+        imgsz=IMGSZ,
+        workdir=f"{workdir}/stock-{task}",
+        data=calibration(task, workdir),
+        timeout=TIMEOUT,
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def calibration(task: str, workdir: str) -> str:
     """A few synthetic images of the task for int8 calibration (unused by float targets)."""
     return str(make_dataset(f"{workdir}/calibration-{task}", task, n_train=2, n_val=4, imgsz=IMGSZ))
@@ -72,16 +86,18 @@ def test_ours_deploys_where_stock_does(task, family, target, tmp_path_factory, m
     if not deploys(stock):
         pytest.skip(f"stock {PREFIX[task]} fails in {target} too: {stock.error or stock.max_abs_diff}")
     cfg = f"{PREFIX[task]}-{family}.yaml"
-    ours = check_target_isolated(cfg, target, imgsz=IMGSZ, workdir=work / cfg, data=calibration(task, str(work)),
-                                 timeout=TIMEOUT)  # may abort
+    ours = check_target_isolated(
+        cfg, target, imgsz=IMGSZ, workdir=work / cfg, data=calibration(task, str(work)), timeout=TIMEOUT
+    )  # may abort
     assert ours.exported, ours.error
     if TARGETS[target].runs_on_linux:
         assert ours.ran, ours.error
         if TARGETS[target].int8:
             assert deploys(ours), f"{cfg} in {target}: output not finite ({ours.max_abs_diff})"
         else:
-            assert ours.max_abs_diff <= TOLERANCE, (f"{cfg} in {target}: {ours.max_abs_diff:.2e}, "
-                                                    f"stock {stock.max_abs_diff:.2e}")
+            assert ours.max_abs_diff <= TOLERANCE, (
+                f"{cfg} in {target}: {ours.max_abs_diff:.2e}, stock {stock.max_abs_diff:.2e}"
+            )
 
 
 BLOCKED = [(family, target) for family in ("smt", "cmt") for target in ("mnn", "saved_model")]  # ONNX: tests/nn
@@ -89,7 +105,8 @@ BLOCKED = [(family, target) for family in ("smt", "cmt") for target in ("mnn", "
 
 @pytest.mark.parametrize("family, target", BLOCKED)
 def test_attention_exported_in_query_blocks_deploys(family, target, tmp_path, monkeypatch):
-    """The converters that start from Ultralytics' ONNX file (MNN, onnx2tf) take attention cut into blocks of query rows.
+    """The converters that start from Ultralytics' ONNX file (MNN, onnx2tf) take attention cut into blocks of query
+    rows.
 
     At ``IMGSZ`` no map is large enough for blocks (``yolo_hybrid.nn.query_blocks``): a 256-byte block size cuts every
     attention layer of the exported graph, which must still match PyTorch.

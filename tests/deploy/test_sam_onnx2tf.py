@@ -23,9 +23,14 @@ def test_onnx2tf_converts_sam_on_a_map_as_wide_as_its_heads(tmp_path):
     buffer = io.BytesIO()
     torch.onnx.export(sam, (x,), buffer, opset_version=18, dynamo=False)
     onnx_file.write_bytes(buffer.getvalue())
-    keras_model = onnx2tf.convert(input_onnx_file_path=str(onnx_file), output_folder_path=str(tmp_path / "tf"),
-                                  not_use_onnxsim=True, verbosity="error", enable_batchmatmul_unfold=True,
-                                  output_signaturedefs=True)  # Ultralytics' arguments for format=saved_model
+    keras_model = onnx2tf.convert(
+        input_onnx_file_path=str(onnx_file),
+        output_folder_path=str(tmp_path / "tf"),
+        not_use_onnxsim=True,
+        verbosity="error",
+        enable_batchmatmul_unfold=True,
+        output_signaturedefs=True,
+    )  # Ultralytics' arguments for format=saved_model
     assert keras_model is not None, "onnx2tf did not convert the SAM graph"
     got = np.asarray(keras_model(x.permute(0, 2, 3, 1).numpy())).transpose(0, 3, 1, 2)
     with torch.no_grad():

@@ -78,7 +78,9 @@ def layer_table(d: dict, scale: str) -> list[tuple]:
     d["scale"] = scale
     model = DetectionModel(d, verbose=False).eval()
     outs = {}
-    hooks = [m.register_forward_hook(lambda mod, inp, out, i=i: outs.__setitem__(i, out)) for i, m in enumerate(model.model)]
+    hooks = [
+        m.register_forward_hook(lambda mod, inp, out, i=i: outs.__setitem__(i, out)) for i, m in enumerate(model.model)
+    ]
     with torch.no_grad():
         model(torch.zeros(1, 3, 64, 64))
     for h in hooks:
@@ -103,8 +105,9 @@ def layouts(repeat_rows: dict | None = None, base_rows: dict | None = None):
     repeat_rows, base_rows = repeat_rows or REPEAT_ROWS, base_rows or BASE_ROWS
     stock, _, replaced = stock_and_ours(0, repeat_rows, base_rows)
     rows = sum(1 for name in replaced.values() if name in repeat_rows)
-    return [stock_and_ours(start, repeat_rows, base_rows)
-            for start in range(0, max(len(repeat_rows), len(base_rows)), rows)]
+    return [
+        stock_and_ours(start, repeat_rows, base_rows) for start in range(0, max(len(repeat_rows), len(base_rows)), rows)
+    ]
 
 
 def mismatches(scale: str, repeat_rows: dict | None = None, base_rows: dict | None = None) -> list[str]:
@@ -113,8 +116,9 @@ def mismatches(scale: str, repeat_rows: dict | None = None, base_rows: dict | No
     ``repeat_rows`` / ``base_rows``: ``{YAML name: c2 -> args}`` of the blocks to put in C2f / strided Conv rows
     (default: every yolo_hybrid block).
     """
-    return [p for stock, ours, replaced in layouts(repeat_rows, base_rows)
-            for p in _compare(stock, ours, replaced, scale)]
+    return [
+        p for stock, ours, replaced in layouts(repeat_rows, base_rows) for p in _compare(stock, ours, replaced, scale)
+    ]
 
 
 def _compare(stock, ours, replaced, scale: str) -> list[str]:
@@ -125,7 +129,9 @@ def _compare(stock, ours, replaced, scale: str) -> list[str]:
             if o_row[0] != replaced[i]:
                 problems.append(f"{scale} layer {i}: built {o_row[0]}, expected {replaced[i]}")
             if s_row[1:] != o_row[1:]:
-                problems.append(f"{scale} layer {i} {o_row[0]}: (c1, c2, n)={o_row[1:]} but stock {s_row[0]} {s_row[1:]}")
+                problems.append(
+                    f"{scale} layer {i} {o_row[0]}: (c1, c2, n)={o_row[1:]} but stock {s_row[0]} {s_row[1:]}"
+                )
         elif s_row != o_row:
             problems.append(f"{scale} layer {i}: {o_row} != stock {s_row}")
     return problems
@@ -138,7 +144,7 @@ def name_swaps(base: str, swaps: dict, start: int = 0):
 
     stock = YAML.load(ROOT / "cfg/models" / base)
     ours = copy.deepcopy(stock)
-    replaced, turn = {}, {name: start for name in swaps}
+    replaced, turn = {}, dict.fromkeys(swaps, start)
     for i, row in enumerate(ours["backbone"] + ours["head"]):
         stock_name = row[2]
         if stock_name in swaps:

@@ -28,9 +28,8 @@ def test_a_checkpoint_of_this_release_is_committed():
 def test_old_checkpoint_loads_and_predicts_the_same(path):
     import ultralytics.nn.tasks as tasks
 
-    from yolo_hybrid.nn import YAML_BLOCKS
-
     import yolo_hybrid
+    from yolo_hybrid.nn import YAML_BLOCKS
 
     load = getattr(tasks, "load_checkpoint", None) or tasks.attempt_load_one_weight  # renamed in 8.4
     model, ckpt = load(str(path))

@@ -39,10 +39,14 @@ def test_an_obb_model_without_boxes_has_no_predictions():
     from yolo_hybrid.integration.deploy import _predictions
 
     empty = Results(np.zeros((16, 16, 3), np.uint8), path="empty.jpg", names={0: "a"}, obb=torch.zeros(0, 7))
-    one = Results(np.zeros((16, 16, 3), np.uint8), path="one.jpg", names={0: "a"},
-                  obb=torch.tensor([[8.0, 8.0, 4.0, 2.0, 0.0, 0.9, 0.0]]))
+    one = Results(
+        np.zeros((16, 16, 3), np.uint8),
+        path="one.jpg",
+        names={0: "a"},
+        obb=torch.tensor([[8.0, 8.0, 4.0, 2.0, 0.0, 0.9, 0.0]]),
+    )
     assert _predictions([empty]) == []
-    (cls, conf, corners), = _predictions([one])
+    ((cls, conf, corners),) = _predictions([one])
     assert cls == 0 and abs(conf - 0.9) < 1e-6 and len(corners) == 8
 
 

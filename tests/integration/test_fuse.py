@@ -18,9 +18,12 @@ CONFIGS = ["yolov8-smt.yaml", "yolov8-cmt.yaml", "yolo11-smt.yaml", "yolo26-cmt.
 
 def _unfolded(model: nn.Module) -> list[str]:
     """Names of the modules a fold would still change."""
-    return [name for name, m in model.named_modules()
-            if (isinstance(m, IRFFN) and "bn2" in m._modules)
-            or (isinstance(m, (CMTLayer, DetailFFN)) and m.forward != m.forward_fuse)]
+    return [
+        name
+        for name, m in model.named_modules()
+        if (isinstance(m, IRFFN) and "bn2" in m._modules)
+        or (isinstance(m, (CMTLayer, DetailFFN)) and m.forward != m.forward_fuse)
+    ]
 
 
 @pytest.mark.parametrize("cfg", CONFIGS)
@@ -28,6 +31,7 @@ def test_ultralytics_fuse_folds_our_blocks_and_keeps_outputs(cfg):
     model = randomize_(build_model(yolo_hybrid.config_path(cfg), "n"))
     assert _unfolded(model)
     x = torch.rand(1, 3, 64, 96)
+
     def head(out):  # eval output: a tensor, or (prediction, raw maps) by task and version
         return out[0] if isinstance(out, (tuple, list)) else out
 

@@ -54,18 +54,28 @@ def test_registration_failure_with_system_exit_only_warns(monkeypatch):
 
 
 def test_startup_is_lazy_and_installs_the_finder(tmp_path):
-    out = assert_ok(run_python(
-        "import sys\n"
-        "print('torch' in sys.modules, 'ultralytics' in sys.modules, 'yolo_hybrid' in sys.modules)\n"
-        "print(type(sys.meta_path[0]).__name__)\n", env=_env(), cwd=tmp_path))
+    out = assert_ok(
+        run_python(
+            "import sys\n"
+            "print('torch' in sys.modules, 'ultralytics' in sys.modules, 'yolo_hybrid' in sys.modules)\n"
+            "print(type(sys.meta_path[0]).__name__)\n",
+            env=_env(),
+            cwd=tmp_path,
+        )
+    )
     assert out.split() == ["False", "False", "True", "TasksFinder"]
 
 
 def test_stock_import_registers_without_user_import(tmp_path):
-    out = assert_ok(run_python(
-        "from ultralytics import YOLO\n"
-        "m = YOLO('yolov8n-bot3.yaml')\n"
-        "print(type(m.model.model[8]).__module__, type(m.model.model[8]).__name__)\n", env=_env(), cwd=tmp_path))
+    out = assert_ok(
+        run_python(
+            "from ultralytics import YOLO\n"
+            "m = YOLO('yolov8n-bot3.yaml')\n"
+            "print(type(m.model.model[8]).__module__, type(m.model.model[8]).__name__)\n",
+            env=_env(),
+            cwd=tmp_path,
+        )
+    )
     assert "yolo_hybrid.nn.bot BoT3" in out
 
 
@@ -74,8 +84,14 @@ def test_stock_yolo_console_script_builds_bot3(tmp_path):
     assert yolo, "the yolo console script of this environment"
     import subprocess
 
-    proc = subprocess.run([yolo, "export", "model=yolov8n-bot3.yaml", "format=torchscript", "imgsz=64", "device=cpu"],
-                          env=_env(YOLO_VERBOSE="True"), cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [yolo, "export", "model=yolov8n-bot3.yaml", "format=torchscript", "imgsz=64", "device=cpu"],
+        env=_env(YOLO_VERBOSE="True"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert "YOLOv8n-bot3 summary" in assert_ok(proc)
     (exported,) = tmp_path.rglob("*.torchscript")
     import torch
@@ -85,9 +101,10 @@ def test_stock_yolo_console_script_builds_bot3(tmp_path):
 
 def test_env_switch_disables_the_hook(tmp_path):
     proc = run_python(
-        "import sys\nprint('yolo_hybrid' in sys.modules)\n"
-        "from ultralytics import YOLO\nYOLO('yolov8n-bot3.yaml')\n",
-        env=_env(YOLO_HYBRID_NO_AUTOLOAD="1"), cwd=tmp_path)
+        "import sys\nprint('yolo_hybrid' in sys.modules)\nfrom ultralytics import YOLO\nYOLO('yolov8n-bot3.yaml')\n",
+        env=_env(YOLO_HYBRID_NO_AUTOLOAD="1"),
+        cwd=tmp_path,
+    )
     assert proc.stdout.split()[0] == "False"
     assert proc.returncode != 0 and "does not exist" in proc.stderr  # nothing of ours is known
 
@@ -141,7 +158,8 @@ def test_children_of_ultralytics_see_blocks(tmp_path):
     script.write_text(code)
     import subprocess
 
-    proc = subprocess.run([sys.executable, str(script)], env=_env(), cwd=tmp_path, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(script)], env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
     assert "child strategy: ast" in assert_ok(proc)
     assert ROOT.exists()

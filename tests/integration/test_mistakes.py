@@ -19,12 +19,25 @@ import yolo_hybrid  # noqa: F401  (registration, as the start-up hook does)
 from yolo_hybrid.errors import ConfigError
 from yolo_hybrid.nn import YAML_BLOCKS
 
-MUTATIONS = {"zero": 0, "negative": -1, "string": "abc", "float": 2.5, "none": None, "bool": True,
-             "per-channel": "d16<=2"}
+MUTATIONS = {
+    "zero": 0,
+    "negative": -1,
+    "string": "abc",
+    "float": 2.5,
+    "none": None,
+    "bool": True,
+    "per-channel": "d16<=2",
+}
 # Attention heads may also be written "d<N>", one head per N channels, or "d<N><=<K>", at most K of those (SAM's heads
 # are kernel counts, BoT's the paper's fixed 4): every such argument of CMT's and SMT's attention blocks.
-PER_CHANNEL_HEADS = {("CMTBlock", "heads"), ("C3k2CMT", "heads"), ("C2CMT", "heads"), ("MSABlock", "heads"),
-                     ("SMTStage", "msa_heads"), ("C2MSA", "heads")}
+PER_CHANNEL_HEADS = {
+    ("CMTBlock", "heads"),
+    ("C3k2CMT", "heads"),
+    ("C2CMT", "heads"),
+    ("MSABlock", "heads"),
+    ("SMTStage", "msa_heads"),
+    ("C2MSA", "heads"),
+}
 WIDTH = 64  # c1 and c2 of the block under test: every default is valid at this width
 RATIOS = {"e", "e2"}  # fractions of a width
 POSITIVE_NUMBERS = {"mlp_ratio", "layer_scale", "init_scale"}

@@ -40,8 +40,12 @@ def test_parity_table_is_not_trivial():
 
 
 def test_alias_strategy_parity_in_fresh_process():
-    proc = run_python(f"import runpy, sys; sys.argv=['parity']; runpy.run_path({str(ROOT / 'tests/integration/parity.py')!r}, run_name='__main__')",
-                      env=_env(YOLO_HYBRID_STRATEGY="alias"), cwd=ROOT)
+    proc = run_python(
+        "import runpy, sys; sys.argv=['parity']; "
+        f"runpy.run_path({str(ROOT / 'tests/integration/parity.py')!r}, run_name='__main__')",
+        env=_env(YOLO_HYBRID_STRATEGY="alias"),
+        cwd=ROOT,
+    )
     out = assert_ok(proc)
     assert "strategy=alias mismatches=0" in out
 
@@ -80,7 +84,8 @@ def test_reload_of_tasks_registers_again():
         "from ultralytics import YOLO\n"
         "m = YOLO('yolov8n-bot3.yaml')\n"
         "print(type(m.model.model[8]).__name__)\n",
-        env=_env(), cwd=ROOT,
+        env=_env(),
+        cwd=ROOT,
     )
     assert assert_ok(proc).strip().endswith("BoT3")
 
@@ -170,13 +175,15 @@ def test_unsupported_version_at_registration_is_one_clear_error():
         "from yolo_hybrid.integration.register import register_into\n"
         "import ultralytics.nn.tasks as t\n"
         "print('hook-registered:', getattr(t.parse_model, '__yolo_hybrid__', None) is not None)\n",
-        env=_env(YOLO_HYBRID_NO_AUTOLOAD="1"), cwd="/",
+        env=_env(YOLO_HYBRID_NO_AUTOLOAD="1"),
+        cwd="/",
     )
     out = assert_ok(proc)
     assert "hook-registered: False" in out
     proc = run_python(
         "import ultralytics\nultralytics.__version__ = '8.0.100'\nimport yolo_hybrid\nyolo_hybrid.register()\n",
-        env=_env(YOLO_HYBRID_NO_AUTOLOAD="1"), cwd="/",
+        env=_env(YOLO_HYBRID_NO_AUTOLOAD="1"),
+        cwd="/",
     )
     assert proc.returncode != 0
     assert "UnsupportedUltralyticsError" in proc.stderr and "8.0.100" in proc.stderr and "pip install" in proc.stderr
@@ -277,7 +284,8 @@ def test_patched_parser_is_cached_like_bytecode(tmp_path):
         "from ultralytics import YOLO\n"
         "report = t.parse_model.__yolo_hybrid__\n"
         "m = YOLO('yolov8n-bot3.yaml').model.model[8]\n"
-        "print('CACHE', report['strategy'], report.get('parse_model_cache'), type(m).__name__, m.cv3.conv.out_channels)\n"
+        "print('CACHE', report['strategy'], report.get('parse_model_cache'), type(m).__name__,"
+        " m.cv3.conv.out_channels)\n"
     )
     env = _env(PYTHONPYCACHEPREFIX=str(tmp_path / "pyc"))
     env.pop("YOLO_HYBRID_NO_AUTOLOAD", None)

@@ -46,8 +46,11 @@ def test_saved_stock_checkpoint_loads_by_path_like_a_user_does(tmp_path):
     stock = YOLO("yolo26n.yaml").model
     torch.save({"model": stock, "train_args": {}}, tmp_path / "yolo26n.pt")
     expected = transfer_report("yolo26-smt.yaml")
-    out = assert_ok(run_python(
-        "from ultralytics import YOLO\n"
-        f"YOLO('yolo26n-smt.yaml').load({str(tmp_path / 'yolo26n.pt')!r})\n",
-        env={**__import__("os").environ, "YOLO_VERBOSE": "True"}, cwd=tmp_path))
+    out = assert_ok(
+        run_python(
+            f"from ultralytics import YOLO\nYOLO('yolo26n-smt.yaml').load({str(tmp_path / 'yolo26n.pt')!r})\n",
+            env={**__import__("os").environ, "YOLO_VERBOSE": "True"},
+            cwd=tmp_path,
+        )
+    )
     assert f"Transferred {expected['transferred']}/{expected['total']} items" in out, out[-2000:]

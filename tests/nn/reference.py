@@ -44,12 +44,12 @@ def traced_ops(traced: torch.jit.ScriptModule) -> set[str]:
     return {node.kind() for node in traced.inlined_graph.nodes()}
 
 
-
 def heads_by_layer(cfg: str, scale: str, attention: type) -> dict[int, set[int]]:
     """The head counts of every ``attention`` module of bundled ``cfg`` built at ``scale``, by YAML layer index."""
-    import yolo_hybrid
     from ultralytics.nn.tasks import DetectionModel
     from ultralytics.utils import YAML
+
+    import yolo_hybrid
 
     d = YAML.load(yolo_hybrid.config_path(cfg))
     d["scale"] = scale

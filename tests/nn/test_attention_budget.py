@@ -7,8 +7,7 @@ import warnings
 import pytest
 import torch
 
-from yolo_hybrid.nn import BoT3, CMTBlock, MSABlock
-from yolo_hybrid.nn import attention_budget
+from yolo_hybrid.nn import BoT3, CMTBlock, MSABlock, attention_budget
 from yolo_hybrid.nn.attention_budget import AttentionBudgetError
 
 
@@ -27,7 +26,10 @@ def test_bot3_refuses_before_allocating(monkeypatch):
     block = BoT3(64, 64, 1).eval()
     calls = []
     block.m[0].attn.qkv.register_forward_pre_hook(lambda *args: calls.append(1))
-    with torch.no_grad(), pytest.raises(AttentionBudgetError, match=r"65536 positions.*64\.0 GiB.*8\.0 GiB.*Fix: place"):
+    with (
+        torch.no_grad(),
+        pytest.raises(AttentionBudgetError, match=r"65536 positions.*64\.0 GiB.*8\.0 GiB.*Fix: place"),
+    ):
         block(torch.zeros(1, 64, 256, 256))
     assert calls == [], "the check must run before the attention's first projection"
 

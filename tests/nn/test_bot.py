@@ -41,7 +41,9 @@ def reference_mhsa(attn: RelPosMHSA2d, x: torch.Tensor) -> torch.Tensor:
                     dx = min(max(x_k - x_q, -(p_w - 1)), p_w - 1)
                     dy = min(max(y_k - y_q, -(p_h - 1)), p_h - 1)
                     content = torch.dot(q[:, i], k[:, j])
-                    position = torch.dot(q[:, i], attn.rel_w[dx + p_w - 1]) + torch.dot(q[:, i], attn.rel_h[dy + p_h - 1])
+                    position = torch.dot(q[:, i], attn.rel_w[dx + p_w - 1]) + torch.dot(
+                        q[:, i], attn.rel_h[dy + p_h - 1]
+                    )
                     logits.append((content + position) / math.sqrt(d))
                 weights = torch.softmax(torch.stack(logits), 0)
                 out[b, rows, y_q, x_q] = sum(weights[j] * v[:, j] for j in range(height * width))

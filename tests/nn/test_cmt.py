@@ -146,8 +146,10 @@ def test_bad_arguments_fail_clearly(build, needle):
     assert needle in str(info.value)
 
 
-@pytest.mark.parametrize("dim,heads,count", [(64, "d32", 2), (64, "d64", 1), (16, "d64", 1), (96, "d32", 3),
-                                             (96, "d32<=2", 2), (64, "d16<=8", 4)])
+@pytest.mark.parametrize(
+    "dim,heads,count",
+    [(64, "d32", 2), (64, "d64", 1), (16, "d64", 1), (96, "d32", 3), (96, "d32<=2", 2), (64, "d16<=8", 4)],
+)
 def test_heads_per_channels_give_that_count_and_the_official_attention(dim, heads, count):
     attn = randomize_(LightweightMHSA(dim, heads=heads, sr=2, max_size=8)).double().eval()
     assert attn.heads == count and attn.rel_bias.shape[0] == count
@@ -163,8 +165,9 @@ def test_yolo11_and_yolo26_cmt_keep_64_channels_per_head_across_scales(cfg, scal
     assert heads_by_layer(cfg, scale, LightweightMHSA) == {layer: {count} for layer, count in heads.items()}
 
 
-@pytest.mark.parametrize("scale,heads", [("n", {4: 1, 6: 2, 8: 4}), ("s", {4: 2, 6: 4, 8: 8}),
-                                         ("m", {4: 2, 6: 4, 8: 8})])
+@pytest.mark.parametrize(
+    "scale,heads", [("n", {4: 1, 6: 2, 8: 4}), ("s", {4: 2, 6: 4, 8: 8}), ("m", {4: 2, 6: 4, 8: 8})]
+)
 def test_yolov8_cmt_keeps_cmt_heads_where_64_channels_per_head_fit_and_fewer_below(scale, heads):
     """CMTBlock widths at P3, P4, P5: 64, 128, 256 at scale n, 128, 256, 512 at s, 192, 384, 576 at m; rows d64<=2,
     d64<=4, d64<=8."""
@@ -232,8 +235,9 @@ def test_static_onnx_export_computes_the_bias_at_run_time(tmp_path):
     block = randomize_(CMTBlock(16, 16, 1, heads=2, sr=1, max_size=16)).eval()
     x = torch.randn(1, 16, 12, 10)
     path = tmp_path / "cmt.onnx"
-    torch.onnx.export(block, (x,), str(path), input_names=["input"], opset_version=17, do_constant_folding=True,
-                      dynamo=False)
+    torch.onnx.export(
+        block, (x,), str(path), input_names=["input"], opset_version=17, do_constant_folding=True, dynamo=False
+    )
     slimmed = pytest.importorskip("onnxslim").slim(onnx.load(str(path)))  # Ultralytics' simplifier, which folds
     onnx.save(slimmed, str(path))
     largest = max(np.prod(t.dims) for t in slimmed.graph.initializer)
@@ -259,6 +263,9 @@ def test_traced_bias_gathers_index_only_the_leading_axis():
     """X2Paddle (Paddle export) cannot convert ``aten::index`` with a slice before the index (``table[:, idx]``)."""
     attn = LightweightMHSA(16, heads=2, sr=2).eval()
     traced = torch.jit.trace(attn, torch.randn(1, 16, 6, 5))
-    index_lists = [[str(i.type()) for i in list(node.inputs())[1].node().inputs()]
-                   for node in traced.inlined_graph.nodes() if node.kind() == "aten::index"]
+    index_lists = [
+        [str(i.type()) for i in list(node.inputs())[1].node().inputs()]
+        for node in traced.inlined_graph.nodes()
+        if node.kind() == "aten::index"
+    ]
     assert index_lists and all(kinds == ["Tensor"] for kinds in index_lists), index_lists

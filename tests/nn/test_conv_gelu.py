@@ -18,8 +18,9 @@ from yolo_hybrid.nn.smt import DetailFFN
 
 def gelu_reference(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     """0.5 y (1 + erf(y / sqrt 2)) of the convolution, in float64."""
-    y = F.conv2d(x.double(), conv.weight.double(), conv.bias.double(), conv.stride, conv.padding, conv.dilation,
-                 conv.groups)
+    y = F.conv2d(
+        x.double(), conv.weight.double(), conv.bias.double(), conv.stride, conv.padding, conv.dilation, conv.groups
+    )
     return 0.5 * y * (1 + torch.erf(y / math.sqrt(2.0)))
 
 

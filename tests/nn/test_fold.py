@@ -24,7 +24,8 @@ def _bn_by_hand(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
     """Eval BN written from its definition."""
     view = (1, -1, 1, 1)
     return (x - bn.running_mean.view(view)) / torch.sqrt(bn.running_var.view(view) + bn.eps) * bn.weight.view(
-        view) + bn.bias.view(view)
+        view
+    ) + bn.bias.view(view)
 
 
 @pytest.mark.parametrize("groups", [1, 4])
@@ -45,8 +46,11 @@ def test_bn_before_pointwise_conv():
     torch.testing.assert_close(conv(x), expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("conv", [nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 1, groups=2),
-                                  nn.Conv2d(8, 8, 1, padding=1)], ids=["3x3", "grouped", "padded"])
+@pytest.mark.parametrize(
+    "conv",
+    [nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 1, groups=2), nn.Conv2d(8, 8, 1, padding=1)],
+    ids=["3x3", "grouped", "padded"],
+)
 def test_bn_before_a_conv_that_is_not_dense_unpadded_1x1_is_refused(conv):
     with pytest.raises(ValueError, match="dense unpadded 1x1"):
         fold_bn_before_pointwise(_bn(8), conv)
@@ -61,9 +65,16 @@ def test_identity_into_depthwise_conv(kernel):
     torch.testing.assert_close(conv(x), expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("conv", [nn.Conv2d(6, 6, 3, 2, 1, groups=6), nn.Conv2d(6, 6, 3, padding=1, groups=3),
-                                  nn.Conv2d(6, 6, 4, padding=2, groups=6), nn.Conv2d(6, 6, 3, groups=6)],
-                         ids=["strided", "not-depthwise", "even", "valid"])
+@pytest.mark.parametrize(
+    "conv",
+    [
+        nn.Conv2d(6, 6, 3, 2, 1, groups=6),
+        nn.Conv2d(6, 6, 3, padding=1, groups=3),
+        nn.Conv2d(6, 6, 4, padding=2, groups=6),
+        nn.Conv2d(6, 6, 3, groups=6),
+    ],
+    ids=["strided", "not-depthwise", "even", "valid"],
+)
 def test_identity_into_a_conv_that_changes_size_or_mixes_channels_is_refused(conv):
     with pytest.raises(ValueError, match="same-size depthwise"):
         fold_identity_into_depthwise(conv)

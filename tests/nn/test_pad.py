@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn as nn
 
+from tests.nn.reference import traced_ops
 from yolo_hybrid.nn.cmt import LightweightMHSA
 from yolo_hybrid.nn.cot import CoT
-from tests.nn.reference import traced_ops
 from yolo_hybrid.nn.pad import ZeroPad2d, zero_pad2d
 
 PAD_OPS = {"aten::pad", "aten::constant_pad_nd"}  # F.pad traces as either, by torch version

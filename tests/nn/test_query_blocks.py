@@ -67,10 +67,13 @@ def test_blocks_are_cut_only_in_a_static_cpu_onnx_export(monkeypatch):
     assert probe.seen and all(seen == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)] for seen in probe.seen)  # <= H blocks
 
 
-@pytest.mark.parametrize("block_bytes,expected", [
-    (1 << 30, None),  # the logits (1 * 2 * 35 * 9 * 4 bytes) fit in one block
-    (2 * 35 * 9 * 4 // 3, [(0, 2), (2, 4), (4, 7)]),  # three blocks: uneven rows, all of them covered once
-])
+@pytest.mark.parametrize(
+    "block_bytes,expected",
+    [
+        (1 << 30, None),  # the logits (1 * 2 * 35 * 9 * 4 bytes) fit in one block
+        (2 * 35 * 9 * 4 // 3, [(0, 2), (2, 4), (4, 7)]),  # three blocks: uneven rows, all of them covered once
+    ],
+)
 def test_block_count_follows_the_logits_size(monkeypatch, block_bytes, expected):
     monkeypatch.setattr(query_blocks, "BLOCK_BYTES", block_bytes)
     probe = Probe(heads=2, n_key=9)

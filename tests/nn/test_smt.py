@@ -11,9 +11,15 @@ import torch
 import torch.nn.functional as F
 
 from tests.nn.reference import (
-    FUSED_CPU_ATTENTION, bn_eval, has_fused_cpu_attention, heads_by_layer, randomize_, sdpa_kernels,
+    FUSED_CPU_ATTENTION,
+    bn_eval,
+    has_fused_cpu_attention,
+    heads_by_layer,
+    randomize_,
+    sdpa_kernels,
 )
 from yolo_hybrid.errors import ConfigError
+from yolo_hybrid.nn.norm import LayerNorm2d
 from yolo_hybrid.nn.smt import (
     C2fSAM,
     MSABlock,
@@ -23,7 +29,6 @@ from yolo_hybrid.nn.smt import (
     SMTBlock,
     SMTStage,
 )
-from yolo_hybrid.nn.norm import LayerNorm2d
 
 
 def reference_sam(m: ScaleAwareModulation, x: torch.Tensor) -> torch.Tensor:
@@ -65,8 +70,13 @@ def reference_msa(m: SMTAttention, x: torch.Tensor) -> torch.Tensor:
                 logits = torch.stack([torch.dot(q[bi, rows, i], k[bi, rows, j]) for j in range(h * w)]) / math.sqrt(d)
                 a = torch.softmax(logits, 0)
                 out[bi, rows, i] = (v[bi, rows].reshape(d, h * w) * a).sum(1)
-    local = torch.cat([F.conv2d(v[:, ch : ch + 1], m.local_conv.weight[ch : ch + 1], m.local_conv.bias[ch : ch + 1],
-                                padding=1) for ch in range(c)], 1)
+    local = torch.cat(
+        [
+            F.conv2d(v[:, ch : ch + 1], m.local_conv.weight[ch : ch + 1], m.local_conv.bias[ch : ch + 1], padding=1)
+            for ch in range(c)
+        ],
+        1,
+    )
     return F.conv2d(out.reshape(b, c, h, w) + local, m.proj.weight, m.proj.bias)
 
 
@@ -152,8 +162,9 @@ def test_msa_matches_attention_loop(use_sdpa, size):
     torch.testing.assert_close(m(x), reference_msa(m, x))
 
 
-@pytest.mark.parametrize("dim,heads,count", [(64, "d32", 2), (16, "d32", 1), (48, "d16", 3), (128, "d32<=2", 2),
-                                             (64, "d32<=8", 2)])
+@pytest.mark.parametrize(
+    "dim,heads,count", [(64, "d32", 2), (16, "d32", 1), (48, "d16", 3), (128, "d32<=2", 2), (64, "d32<=8", 2)]
+)
 def test_msa_heads_per_channels_give_that_count_and_the_attention_loop(dim, heads, count):
     m = SMTAttention(dim, heads=heads).double()
     assert m.heads == count
@@ -196,8 +207,9 @@ def test_stage_alternates_sam_and_msa():
     assert [type(b.mixer).__name__ for b in stage.m] == ["ScaleAwareModulation", "SMTAttention"] * 2
 
 
-@pytest.mark.parametrize("cls,args", [(SAMBlock, (32, 32, 2)), (MSABlock, (32, 32, 1)), (SMTStage, (16, 32, 2)),
-                                      (C2fSAM, (32, 64, 2))])
+@pytest.mark.parametrize(
+    "cls,args", [(SAMBlock, (32, 32, 2)), (MSABlock, (32, 32, 1)), (SMTStage, (16, 32, 2)), (C2fSAM, (32, 64, 2))]
+)
 def test_deepcopy_after_forward_with_grad(cls, args):
     """Ultralytics deep-copies the model for EMA after a build-time forward: nothing may be cached on modules."""
     module = cls(*args).train()
@@ -242,9 +254,10 @@ def test_bad_arguments_fail_clearly(build, needle):
 
 
 def test_heads_error_names_the_yaml_layer():
-    import yolo_hybrid
     from ultralytics.nn.tasks import DetectionModel
     from ultralytics.utils import YAML
+
+    import yolo_hybrid
 
     d = YAML.load(yolo_hybrid.config_path("yolov8-smt.yaml"))
     d["scale"] = "n"

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from yolo_hybrid.nn import CMTBlock, CoTBottleneck, CoT3, MSABlock, SAMBlock, SMTStage
+from yolo_hybrid.nn import CMTBlock, CoT3, CoTBottleneck, MSABlock, SAMBlock, SMTStage
 from yolo_hybrid.nn.drop import DropPath
 
 torch.manual_seed(0)
@@ -80,9 +80,14 @@ def test_cot_bottleneck_activation_follows_the_yaml_activation():
     assert isinstance(block.act, nn.ReLU) and isinstance(block.cv1.act, nn.ReLU)
 
 
-@pytest.mark.parametrize("make", [lambda norm: SAMBlock(32, 32, 2, norm=norm),
-                                  lambda norm: MSABlock(32, 32, 1, heads=4, norm=norm),
-                                  lambda norm: SMTStage(32, 32, 2, norm=norm)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda norm: SAMBlock(32, 32, 2, norm=norm),
+        lambda norm: MSABlock(32, 32, 1, heads=4, norm=norm),
+        lambda norm: SMTStage(32, 32, 2, norm=norm),
+    ],
+)
 def test_smt_stages_end_with_a_layer_norm(make):
     stage = make(True).eval()
     x = torch.randn(2, 32, 5, 6)

@@ -1,4 +1,5 @@
-"""The study's plan and its resumability: a study killed mid-run, run again, skips what finished and resumes the rest."""
+"""The study's plan and its resumability: a study killed mid-run, run again, skips what finished and resumes the
+rest."""
 
 from __future__ import annotations
 
@@ -21,19 +22,30 @@ SHARED = ROOT.parent / "shared" / "datasets"
 
 
 def test_sets_and_bases():
-    assert study_configs(["yolov8"]) == ["yolov8n.yaml", "yolov8n-bot3.yaml", "yolov8n-cot.yaml", "yolov8n-smt.yaml",
-                                         "yolov8n-cmt.yaml"]
+    assert study_configs(["yolov8"]) == [
+        "yolov8n.yaml",
+        "yolov8n-bot3.yaml",
+        "yolov8n-cot.yaml",
+        "yolov8n-smt.yaml",
+        "yolov8n-cmt.yaml",
+    ]
     assert study_configs(["yolo26"], "s")[0] == "yolo26s.yaml"
     assert [base_config(c) for c in ("yolo26n-cot.yaml", "yolov8n.yaml")] == ["yolo26n.yaml", "yolov8n.yaml"]
     with pytest.raises(Exception, match="--sets yolov9: unknown; the sets are yolov8, yolo11, yolo26"):
         study_configs(["yolov9"])
 
 
-@pytest.mark.parametrize(("name", "images", "classes"), [
-    ("bccd", {"train": 205, "val": 87, "test": 72}, ["RBC", "WBC", "Platelets"]),
-    ("aquarium", {"train": 448, "val": 127, "test": 63},
-     ["fish", "jellyfish", "penguin", "puffin", "shark", "starfish", "stingray"]),
-])
+@pytest.mark.parametrize(
+    ("name", "images", "classes"),
+    [
+        ("bccd", {"train": 205, "val": 87, "test": 72}, ["RBC", "WBC", "Platelets"]),
+        (
+            "aquarium",
+            {"train": 448, "val": 127, "test": 63},
+            ["fish", "jellyfish", "penguin", "puffin", "shark", "starfish", "stingray"],
+        ),
+    ],
+)
 def test_shared_datasets_fingerprint(name, images, classes):
     # the counts are the datasets' READMEs'; a user's clone has no ../shared, and this test says so instead of failing
     data = SHARED / name / "data.yaml"
@@ -54,24 +66,42 @@ def test_missing_data_and_other_protocol_are_clear_errors(tmp_path):
     study = [sys.executable, "-m", "yolo_hybrid.study", "--out", str(tmp_path / "s"), "--configs", "yolov8n.yaml"]
     missing = subprocess.run([*study, "--data", str(tmp_path / "nope.yaml")], capture_output=True, text=True)
     assert missing.returncode == 2 and "--data" in missing.stderr and "no such file" in missing.stderr
-    no_base = subprocess.run([*study[:-1], "yolo26n-cot.yaml", "--data", str(_dataset(tmp_path))],
-                             capture_output=True, text=True)
+    no_base = subprocess.run(
+        [*study[:-1], "yolo26n-cot.yaml", "--data", str(_dataset(tmp_path))], capture_output=True, text=True
+    )
     assert no_base.returncode == 2 and "add yolo26n.yaml" in no_base.stderr
     (tmp_path / "s.json").write_text(json.dumps({"protocol": {"epochs": 99}, "runs": []}))
-    other = subprocess.run([*study, "--data", str(_dataset(tmp_path)), "--epochs", "2"], capture_output=True,
-                           text=True)
+    other = subprocess.run([*study, "--data", str(_dataset(tmp_path)), "--epochs", "2"], capture_output=True, text=True)
     assert other.returncode == 2 and "another protocol" in other.stderr and "epochs" in other.stderr
 
 
 @pytest.mark.slow
 def test_killed_study_skips_finished_runs_and_resumes_the_interrupted_one(tmp_path):
     out, workdir = tmp_path / "study", tmp_path / "runs"
-    cmd = [sys.executable, "-m", "yolo_hybrid.study", "--data", str(_dataset(tmp_path)), "--configs", "yolov8n.yaml",
-           "yolov8n-bot3.yaml", "--imgsz", "64", "--epochs", "4", "--seeds", "0", "--out", str(out), "--workdir",
-           str(workdir), "--bench", str(tmp_path / "no_bench.json")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "yolo_hybrid.study",
+        "--data",
+        str(_dataset(tmp_path)),
+        "--configs",
+        "yolov8n.yaml",
+        "yolov8n-bot3.yaml",
+        "--imgsz",
+        "64",
+        "--epochs",
+        "4",
+        "--seeds",
+        "0",
+        "--out",
+        str(out),
+        "--workdir",
+        str(workdir),
+        "--bench",
+        str(tmp_path / "no_bench.json"),
+    ]
     env = {**os.environ, "YOLO_VERBOSE": "True"}  # Ultralytics' own "Resuming training ..." line, in train.log
-    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                             env=env)
+    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
     last = workdir / "yolov8n-bot3-s0" / "weights" / "last.pt"
     deadline = time.time() + 300
     seen = None
@@ -129,9 +159,31 @@ def test_amp_stays_off_on_cpu_as_ultralytics_decides():
 def test_runs_side_by_side_and_a_time_budget_leaves_the_rest_pending(tmp_path):
     # the GPU study's logic at a tiny size on the CPU: two runs at once (--jobs 2), no run started after the budget
     out = tmp_path / "study"
-    cmd = [sys.executable, "-m", "yolo_hybrid.study", "--data", str(_dataset(tmp_path)), "--configs", "yolov8n.yaml",
-           "yolov8n-cot.yaml", "--imgsz", "64", "--epochs", "1", "--seeds", "0", "1", "--jobs", "2",
-           "--budget-minutes", "0.05", "--out", str(out), "--bench", str(tmp_path / "no_bench.json")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "yolo_hybrid.study",
+        "--data",
+        str(_dataset(tmp_path)),
+        "--configs",
+        "yolov8n.yaml",
+        "yolov8n-cot.yaml",
+        "--imgsz",
+        "64",
+        "--epochs",
+        "1",
+        "--seeds",
+        "0",
+        "1",
+        "--jobs",
+        "2",
+        "--budget-minutes",
+        "0.05",
+        "--out",
+        str(out),
+        "--bench",
+        str(tmp_path / "no_bench.json"),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "time budget spent: 2 runs not started" in proc.stdout

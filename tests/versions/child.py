@@ -62,12 +62,19 @@ class Report:
         import ultralytics
 
         self.path = path
-        self.data = {"ultralytics": ultralytics.__version__, "ultralytics_file": ultralytics.__file__,
-                     "torch": torch.__version__, "hook_imported": HOOK_IMPORTED, "items": {}}
+        self.data = {
+            "ultralytics": ultralytics.__version__,
+            "ultralytics_file": ultralytics.__file__,
+            "torch": torch.__version__,
+            "hook_imported": HOOK_IMPORTED,
+            "items": {},
+        }
         expected = os.environ.get("YOLO_HYBRID_EXPECT_ULTRALYTICS")
         self.version_ok = expected is None or expected == ultralytics.__version__
         if not self.version_ok:
-            self.data["error"] = f"imported ultralytics {ultralytics.__version__} ({ultralytics.__file__}), expected {expected}"
+            self.data["error"] = (
+                f"imported ultralytics {ultralytics.__version__} ({ultralytics.__file__}), expected {expected}"
+            )
         self.write()
 
     def item(self, name: str, **fields) -> None:
@@ -79,8 +86,9 @@ class Report:
             json.dump(self.data, f, indent=1)
 
     def ok(self) -> bool:
-        return self.version_ok and all(all(v.get("ok", True) for v in item.values() if isinstance(v, dict))
-                                       for item in self.data["items"].values())
+        return self.version_ok and all(
+            all(v.get("ok", True) for v in item.values() if isinstance(v, dict)) for item in self.data["items"].values()
+        )
 
 
 def run(report: Report, name: str, step: str, fn) -> bool:
@@ -104,8 +112,13 @@ def onnxruntime_error(error: Exception) -> str:
     return f"onnxruntime {op.group(1) if op else 'run'}: {reason}"
 
 
-STOCK = {"detect": "yolov8n.yaml", "segment": "yolov8n-seg.yaml", "pose": "yolov8n-pose.yaml",
-         "obb": "yolov8n-obb.yaml", "classify": "yolov8n-cls.yaml"}  # the stock model of each task
+STOCK = {
+    "detect": "yolov8n.yaml",
+    "segment": "yolov8n-seg.yaml",
+    "pose": "yolov8n-pose.yaml",
+    "obb": "yolov8n-obb.yaml",
+    "classify": "yolov8n-cls.yaml",
+}  # the stock model of each task
 
 
 def build(report: Report, configs: list[str], image: str) -> None:
@@ -147,7 +160,8 @@ def build(report: Report, configs: list[str], image: str) -> None:
             if model.task == "classify":  # one probability per class: the head's output suits the predictor
                 probs = result.probs.data
                 assert probs.shape == (nc,) and abs(float(probs.sum()) - 1) < 1e-3, (
-                    f"predict: probs of shape {tuple(probs.shape)} summing to {float(probs.sum()):.3g}")
+                    f"predict: probs of shape {tuple(probs.shape)} summing to {float(probs.sum()):.3g}"
+                )
             else:
                 assert result.boxes is not None or getattr(result, "obb", None) is not None, "no boxes"
 
@@ -178,6 +192,7 @@ def export(report: Report, configs: list[str]) -> None:
     from ultralytics import YOLO
 
     for cfg in configs:
+
         def export_and_compare(info):
             model = YOLO(cfg)
             try:
@@ -188,7 +203,8 @@ def export(report: Report, configs: list[str]) -> None:
             session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
             info["input"] = dims = session.get_inputs()[0].shape
             assert not isinstance(dims[0], int) and not isinstance(dims[2], int) and not isinstance(dims[3], int), (
-                f"static input {dims}")
+                f"static input {dims}"
+            )
             net = model.model.fuse(verbose=False).eval()
             x = torch.rand(2, 3, IMGSZ, IMGSZ * 3 // 2)  # another batch size and a non-square size than the export's
             with torch.no_grad():
@@ -220,8 +236,12 @@ def stock_export(report: Report) -> None:
     sys.modules["onnxscript"] = None  # import onnxscript now raises ImportError
     from ultralytics import YOLO
 
-    run(report, "yolov8n.yaml", "stock-export",
-        lambda info: info.update(path=str(YOLO("yolov8n.yaml").export(format="onnx", dynamic=True, imgsz=IMGSZ))))
+    run(
+        report,
+        "yolov8n.yaml",
+        "stock-export",
+        lambda info: info.update(path=str(YOLO("yolov8n.yaml").export(format="onnx", dynamic=True, imgsz=IMGSZ))),
+    )
 
 
 def main(argv: list[str]) -> int:

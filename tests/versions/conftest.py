@@ -30,7 +30,8 @@ RESULTS_VAR = "YOLO_HYBRID_COMPAT_DIR"
 
 if os.environ.get("PYTHONPATH"):
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep) if p)
+        os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep) if p
+    )
 
 _verified: dict = {}
 _records: dict = {}
@@ -41,15 +42,21 @@ def ultralytics_version() -> str:
     """The release under test; stops the whole run if it is not the one the caller asked for."""
     expected = os.environ.get(EXPECT_VAR)
     if not expected:
-        pytest.exit(f"{EXPECT_VAR} is not set: the version group needs the Ultralytics release it is meant to test, "
-                    f"e.g. {EXPECT_VAR}=8.2.103 PYTHONPATH=.venv-versions/8.2.103:.venv-versions/_extras "
-                    "(or run bash scripts/test_versions.sh)", returncode=4)
+        pytest.exit(
+            f"{EXPECT_VAR} is not set: the version group needs the Ultralytics release it is meant to test, "
+            f"e.g. {EXPECT_VAR}=8.2.103 PYTHONPATH=.venv-versions/8.2.103:.venv-versions/_extras "
+            "(or run bash scripts/test_versions.sh)",
+            returncode=4,
+        )
     import ultralytics
 
     if ultralytics.__version__ != expected:
-        pytest.exit(f"imported ultralytics {ultralytics.__version__} from {ultralytics.__file__}, but "
-                    f"{EXPECT_VAR}={expected}. Fix: PYTHONPATH=.venv-versions/{expected}:.venv-versions/_extras "
-                    "(bash scripts/setup_versions.sh installs it)", returncode=4)
+        pytest.exit(
+            f"imported ultralytics {ultralytics.__version__} from {ultralytics.__file__}, but "
+            f"{EXPECT_VAR}={expected}. Fix: PYTHONPATH=.venv-versions/{expected}:.venv-versions/_extras "
+            "(bash scripts/setup_versions.sh installs it)",
+            returncode=4,
+        )
     _verified["version"] = expected
     return expected
 
@@ -91,8 +98,13 @@ def pytest_runtest_makereport(item, call):
     params = getattr(item, "callspec", None)
     config = params.params.get("cfg", item.name) if params else item.name
     used = [v for key, values in item.user_properties if key == "flags" for v in values]
-    _records[item.nodeid] = {"check": name, "config": str(config), "outcome": outcome,
-                             "message": "" if outcome == "passed" else _message(report, call), "flags": used}
+    _records[item.nodeid] = {
+        "check": name,
+        "config": str(config),
+        "outcome": outcome,
+        "message": "" if outcome == "passed" else _message(report, call),
+        "flags": used,
+    }
 
 
 def _installed(name: str) -> str | None:
@@ -109,8 +121,10 @@ def pytest_sessionfinish(session):
     version = _verified["version"]
     data = {
         "ultralytics": version,
-        "stack": {"python": ".".join(platform.python_version_tuple()[:2]),
-                  **{n: _installed(n) for n in ("torch", "torchvision", "numpy", "onnx", "onnxruntime", "onnxscript")}},
+        "stack": {
+            "python": ".".join(platform.python_version_tuple()[:2]),
+            **{n: _installed(n) for n in ("torch", "torchvision", "numpy", "onnx", "onnxruntime", "onnxscript")},
+        },
         "records": sorted(_records.values(), key=lambda r: (r["check"], r["config"])),
     }
     Path(folder).mkdir(parents=True, exist_ok=True)

@@ -60,14 +60,25 @@ CONFIG_FILES = sorted((ROOT / "yolo_hybrid/cfg/models").glob("*.yaml"))
 CONFIGS = [re.sub(r"^(yolov?\d+)-", r"\1n-", p.name) for p in CONFIG_FILES]
 # Our YOLO11/YOLO26 configs state the release their stock rows need (yolo_hybrid_requires: ultralytics>=X).
 REQUIRES = {
-    name: _release(match.group(1)) if (match := re.search(r"^yolo_hybrid_requires:\s*ultralytics>=(\S+)",
-                                                           p.read_text(), re.M)) else ()
+    name: _release(match.group(1))
+    if (match := re.search(r"^yolo_hybrid_requires:\s*ultralytics>=(\S+)", p.read_text(), re.M))
+    else ()
     for name, p in zip(CONFIGS, CONFIG_FILES)
 }
 FAMILIES = ["yolov8n-bot3.yaml", "yolov8n-cot.yaml", "yolov8n-smt.yaml", "yolov8n-cmt.yaml"]
 # The YOLO26 detector trains its end-to-end (NMS-free) head on the pinned release.
-TRAIN = (["yolov8n-bot3.yaml", "yolov8n-seg-cot.yaml", "yolov8n-pose-smt.yaml", "yolov8n-obb-cmt.yaml",
-          "yolov8n-cls-attnpool.yaml", "yolo26n-cot.yaml"] if FULL else ["yolov8n-bot3.yaml"])
+TRAIN = (
+    [
+        "yolov8n-bot3.yaml",
+        "yolov8n-seg-cot.yaml",
+        "yolov8n-pose-smt.yaml",
+        "yolov8n-obb-cmt.yaml",
+        "yolov8n-cls-attnpool.yaml",
+        "yolo26n-cot.yaml",
+    ]
+    if FULL
+    else ["yolov8n-bot3.yaml"]
+)
 
 # Ultralytics < 8.2 loads checkpoints with a bare torch.load(); torch >= 2.6 defaults to weights_only=True, which
 # refuses every Ultralytics checkpoint, stock ones included (8.2+ passes weights_only=False itself). Our train and
@@ -76,14 +87,19 @@ WEIGHTS_ONLY_OFF = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"} if RELEASE < (8, 2)
 
 # What stock Ultralytics cannot do on this stack, by release (the probes below check each claim).
 STOCK_LIMITS = {
-    "checkpoint load": (RELEASE < (8, 2) and TORCH >= (2, 6),
-                        "torch>=2.6 loads weights-only by default; this release calls torch.load() without "
-                        "weights_only=False"),
-    "export without onnxscript": (RELEASE <= (8, 3, 40) and TORCH >= (2, 9),
-                                  "this release calls torch.onnx.export() without dynamo=False; torch>=2.9 then "
-                                  "uses the dynamo exporter, which imports onnxscript"),
-    "mAP": (RELEASE <= (8, 3, 40) and NUMPY >= (2, 4),
-            "np.trapz (removed in numpy 2.4) in metrics.compute_ap: validation fails once a class is detected"),
+    "checkpoint load": (
+        RELEASE < (8, 2) and TORCH >= (2, 6),
+        "torch>=2.6 loads weights-only by default; this release calls torch.load() without weights_only=False",
+    ),
+    "export without onnxscript": (
+        RELEASE <= (8, 3, 40) and TORCH >= (2, 9),
+        "this release calls torch.onnx.export() without dynamo=False; torch>=2.9 then "
+        "uses the dynamo exporter, which imports onnxscript",
+    ),
+    "mAP": (
+        RELEASE <= (8, 3, 40) and NUMPY >= (2, 4),
+        "np.trapz (removed in numpy 2.4) in metrics.compute_ap: validation fails once a class is detected",
+    ),
 }
 
 # Export: every config on the pinned release; one detector per block family on older ones, except that releases going
@@ -94,15 +110,22 @@ OLDEST = min(TESTED, key=_release)
 # On the pinned release: every YOLOv8 config and one detector per newer base (the main suite's tests/test_export.py
 # exports every config, YOLO11/YOLO26 task variants included, with this same release).
 NEWER = ["yolo11n-bot3.yaml", "yolo26n-cot.yaml"]
-EXPORT = ([c for c in CONFIGS if c.startswith("yolov8")] + NEWER if FULL
-          else FAMILIES if not DYNAMO or VERSION == OLDEST else FAMILIES[:1])
+EXPORT = (
+    [c for c in CONFIGS if c.startswith("yolov8")] + NEWER
+    if FULL
+    else FAMILIES
+    if not DYNAMO or VERSION == OLDEST
+    else FAMILIES[:1]
+)
 
 
 def check(name: str):
     """Decorator: the table column a test reports into (read by conftest.py's report hook)."""
+
     def mark(fn):
         fn.compat_check = name
         return fn
+
     return mark
 
 
@@ -112,8 +135,11 @@ def flags(request, *values: str) -> None:
 
 
 def child_env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "YOLO_HYBRID_NO_AUTOLOAD", "ULTRALYTICS_SAFE_LOAD")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "YOLO_HYBRID_NO_AUTOLOAD", "ULTRALYTICS_SAFE_LOAD")
+    }
     return {**env, **extra}
 
 
@@ -129,8 +155,14 @@ def run_child(command: str, *args: str, cwd: Path, timeout: int, env: dict | Non
     out = cwd / f"{command}.json"
     cwd.mkdir(parents=True, exist_ok=True)
     try:
-        proc = subprocess.run([sys.executable, str(CHILD), command, str(out), *args], cwd=cwd, env=env or child_env(),
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, str(CHILD), command, str(out), *args],
+            cwd=cwd,
+            env=env or child_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         returncode, output = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as error:
         returncode, output = "timeout", f"TimeoutError: {command} ran past {timeout} s\n{error.stdout or ''}"
@@ -204,8 +236,14 @@ def test_eval_forward_and_predict(cfg, built):
 
 
 def _task(cfg: str) -> str:
-    return next((task for key, task in (("-seg-", "segment"), ("-pose-", "pose"), ("-obb-", "obb"),
-                                        ("-cls-", "classify")) if key in cfg), "detect")
+    return next(
+        (
+            task
+            for key, task in (("-seg-", "segment"), ("-pose-", "pose"), ("-obb-", "obb"), ("-cls-", "classify"))
+            if key in cfg
+        ),
+        "detect",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -213,16 +251,30 @@ def trained(work):
     """One epoch of a config through the stock ``yolo`` console script (cached per config)."""
     yolo = Path(sys.executable).with_name("yolo")
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def train(cfg: str) -> dict:
         task = _task(cfg)
         data = make_dataset(work / f"data-{task}", task, n_train=8, n_val=4, imgsz=IMGSZ)
         project = work / "train"
-        args = [str(yolo), "train", f"model={cfg}", f"data={data}", "epochs=1", f"imgsz={IMGSZ}", "batch=8",
-                "workers=0", "device=cpu", "plots=False", f"project={project}", f"name={cfg}", "exist_ok=True"]
+        args = [
+            str(yolo),
+            "train",
+            f"model={cfg}",
+            f"data={data}",
+            "epochs=1",
+            f"imgsz={IMGSZ}",
+            "batch=8",
+            "workers=0",
+            "device=cpu",
+            "plots=False",
+            f"project={project}",
+            f"name={cfg}",
+            "exist_ok=True",
+        ]
         try:
-            proc = subprocess.run(args, cwd=work, env=child_env(**WEIGHTS_ONLY_OFF), capture_output=True, text=True,
-                                  timeout=900)
+            proc = subprocess.run(
+                args, cwd=work, env=child_env(**WEIGHTS_ONLY_OFF), capture_output=True, text=True, timeout=900
+            )
             returncode, output = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired:
             returncode, output = "timeout", "TimeoutError: yolo train ran past 900 s"
@@ -248,8 +300,9 @@ def test_checkpoint_reloads_in_fresh_process(cfg, trained, image, work, request)
     if run["weights"] is None:
         pytest.skip("no checkpoint: the training failed")
     flags(request, *(f"{k}={v}" for k, v in WEIGHTS_ONLY_OFF.items()))
-    report = run_child("reload", str(run["weights"]), image, cwd=work / "reload" / cfg, timeout=600,
-                       env=child_env(**WEIGHTS_ONLY_OFF))
+    report = run_child(
+        "reload", str(run["weights"]), image, cwd=work / "reload" / cfg, timeout=600, env=child_env(**WEIGHTS_ONLY_OFF)
+    )
     result = child_item(report, str(run["weights"]), "reload")
     assert result["ok"], result["error"]
 
@@ -286,7 +339,9 @@ def test_stock_ultralytics_on_this_stack(cfg, work):
         ap = compute_ap([0.5, 1.0], [1.0, 0.5])[0]
         assert 0 < ap <= 1
         return
-    command, args = {"checkpoint load": ("stock-load", [str(work)]), "export without onnxscript": ("stock-export", [])}[cfg]
+    command, args = {"checkpoint load": ("stock-load", [str(work)]), "export without onnxscript": ("stock-export", [])}[
+        cfg
+    ]
     report = run_child(command, *args, cwd=work / command, timeout=600)
     result = child_item(report, "yolov8n.yaml", command)
     assert result["ok"], result["error"]

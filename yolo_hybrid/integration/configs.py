@@ -35,7 +35,7 @@ def list_configs() -> list[Path]:
     return sorted(p for p in CFG_DIR.rglob("*") if p.suffix in _SUFFIXES)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def find_config(name: str) -> Path | None:
     """Bundled YAML called ``name`` (bare file name), or None."""
     matches = [p for p in list_configs() if p.name == name]
@@ -66,7 +66,7 @@ def close_configs(name: str) -> list[str]:
     return [re.sub(r"^(yolov?\d+)", rf"\g<1>{scale}", f) + (suffix or ".yaml") for f in found]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _stock_has(root: str, name: str) -> bool:
     return any(Path(root, "cfg").rglob(name))
 

@@ -23,14 +23,30 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 __all__ = [
-    "Target", "TARGETS", "Outcome", "check_target", "check_target_isolated", "available", "exported_size",
-    "write_onnx2tf_calibration_sample", "STOCK_PREFIX", "TOLERANCE", "deploys", "count_found", "MATCH_IOU",
+    "Target",
+    "TARGETS",
+    "Outcome",
+    "check_target",
+    "check_target_isolated",
+    "available",
+    "exported_size",
+    "write_onnx2tf_calibration_sample",
+    "STOCK_PREFIX",
+    "TOLERANCE",
+    "deploys",
+    "count_found",
+    "MATCH_IOU",
 ]
 
 TOLERANCE = 1e-3  # largest absolute difference of raw head outputs (pixels, scores) that counts as parity
 MATCH_IOU = 0.5  # an int8 prediction finds a PyTorch one of the same class at this IoU or more
-STOCK_PREFIX = {"detect": "yolov8n", "segment": "yolov8n-seg", "pose": "yolov8n-pose", "obb": "yolov8n-obb",
-                "classify": "yolov8n-cls"}  # the stock scale-n model per task; ours are f"{prefix}-{family}.yaml"
+STOCK_PREFIX = {
+    "detect": "yolov8n",
+    "segment": "yolov8n-seg",
+    "pose": "yolov8n-pose",
+    "obb": "yolov8n-obb",
+    "classify": "yolov8n-cls",
+}  # the stock scale-n model per task; ours are f"{prefix}-{family}.yaml"
 
 
 @dataclass(frozen=True)
@@ -78,8 +94,13 @@ TARGETS: dict[str, Target] = {
         # Static int8: weights and activations, calibrated on data= (ONNX Runtime: Conv/Gemm/MatMul only).
         Target("onnx-int8", "onnx", {"quantize": 8}, ("onnx", "onnxruntime"), toolchain="core", int8="static"),
         Target("openvino-int8", "openvino", {"quantize": 8}, ("openvino", "nncf"), int8="static"),
-        Target("litert-int8", "litert", {"quantize": 8}, ("litert_torch", "ai_edge_litert", "ai_edge_quantizer"),
-               int8="static"),
+        Target(
+            "litert-int8",
+            "litert",
+            {"quantize": 8},
+            ("litert_torch", "ai_edge_litert", "ai_edge_quantizer"),
+            int8="static",
+        ),
         Target("mnn-int8", "mnn", {"quantize": 8}, ("MNN", "onnxruntime"), int8="weights"),  # --weightQuantBits 8
     )
 }
@@ -190,8 +211,9 @@ def _predictions(results) -> list[tuple]:
             continue
         boxes = r.obb if r.obb is not None else r.boxes
         coords = boxes.xyxyxyxy.reshape(len(boxes), 8) if r.obb is not None else boxes.xyxy  # 8: also with no boxes
-        rows.extend((int(c), float(s), tuple(b)) for c, s, b in zip(boxes.cls.tolist(), boxes.conf.tolist(),
-                                                                    coords.tolist()))
+        rows.extend(
+            (int(c), float(s), tuple(b)) for c, s, b in zip(boxes.cls.tolist(), boxes.conf.tolist(), coords.tolist())
+        )
     return rows
 
 
@@ -202,8 +224,11 @@ def compare_predictions(reference: list[tuple], exported: list[tuple], pixel_tol
     unmatched = list(exported)
     worst = 0.0
     for cls, _, box in reference:
-        candidates = [(max((abs(a - b) for a, b in zip(box, other)), default=0.0), i)
-                      for i, (c, _, other) in enumerate(unmatched) if c == cls]
+        candidates = [
+            (max((abs(a - b) for a, b in zip(box, other)), default=0.0), i)
+            for i, (c, _, other) in enumerate(unmatched)
+            if c == cls
+        ]
         if not candidates:
             return False, f"class {cls} box {[round(v, 1) for v in box]} missing"
         dist, i = min(candidates)
@@ -244,9 +269,16 @@ def count_found(reference: list[tuple], exported: list[tuple], iou: float = MATC
     return found
 
 
-def check_target(model, target: Target | str, imgsz: int = 160, workdir: str | Path | None = None,
-                 images: list | None = None, conf: float = 0.25, name: str | None = None,
-                 data: str | Path | None = None) -> Outcome:
+def check_target(
+    model,
+    target: Target | str,
+    imgsz: int = 160,
+    workdir: str | Path | None = None,
+    images: list | None = None,
+    conf: float = 0.25,
+    name: str | None = None,
+    data: str | Path | None = None,
+) -> Outcome:
     """Export ``model`` to ``target`` with Ultralytics' exporter and compare the result with the fused PyTorch model.
 
     Args:
@@ -338,16 +370,24 @@ def _compare(outcome: Outcome, target: Target, path: str, source, reference, img
     outcome.max_abs_diff, outcome.output_scale = max(diffs), max(scales)
     if images is not None:
         exported_model = YOLO(path, task=source.task)
-        common = dict(imgsz=imgsz, conf=conf, device="cpu", verbose=False)
+        common = {"imgsz": imgsz, "conf": conf, "device": "cpu", "verbose": False}
         ours = _predictions(exported_model.predict(images, **common))
         theirs = _predictions(source.predict(images, **common))
         outcome.predictions, outcome.found = len(theirs), count_found(theirs, ours)
         outcome.same_predictions, outcome.prediction_note = compare_predictions(theirs, ours)
 
 
-def check_target_isolated(model: str | Path, target: str, imgsz: int = 160, workdir: str | Path | None = None,
-                          images: list | None = None, conf: float = 0.25, name: str | None = None,
-                          data: str | Path | None = None, timeout: float = 1800) -> Outcome:
+def check_target_isolated(
+    model: str | Path,
+    target: str,
+    imgsz: int = 160,
+    workdir: str | Path | None = None,
+    images: list | None = None,
+    conf: float = 0.25,
+    name: str | None = None,
+    data: str | Path | None = None,
+    timeout: float = 1800,
+) -> Outcome:
     """``check_target`` in a child interpreter, for converters that can abort the process (a native crash).
 
     Args:
@@ -361,22 +401,32 @@ def check_target_isolated(model: str | Path, target: str, imgsz: int = 160, work
     import subprocess
     import sys
 
-    request = {"model": str(model), "target": target, "imgsz": imgsz, "workdir": None if workdir is None else
-               str(workdir), "images": None if images is None else [str(i) for i in images], "conf": conf,
-               "name": name or Path(str(model)).name, "data": None if data is None else str(data)}
-    code = ("import json, sys\nfrom ultralytics import YOLO\nfrom yolo_hybrid.integration.deploy import check_target\n"
-            "r = json.loads(sys.argv[1])\n"
-            "o = check_target(YOLO(r['model']), r['target'], r['imgsz'], r['workdir'], r['images'], r['conf'],\n"
-            "                 r['name'], r['data'])\n"
-            "print('\\nOUTCOME ' + json.dumps(o.as_dict()), flush=True)\n")
+    request = {
+        "model": str(model),
+        "target": target,
+        "imgsz": imgsz,
+        "workdir": None if workdir is None else str(workdir),
+        "images": None if images is None else [str(i) for i in images],
+        "conf": conf,
+        "name": name or Path(str(model)).name,
+        "data": None if data is None else str(data),
+    }
+    code = (
+        "import json, sys\nfrom ultralytics import YOLO\nfrom yolo_hybrid.integration.deploy import check_target\n"
+        "r = json.loads(sys.argv[1])\n"
+        "o = check_target(YOLO(r['model']), r['target'], r['imgsz'], r['workdir'], r['images'], r['conf'],\n"
+        "                 r['name'], r['data'])\n"
+        "print('\\nOUTCOME ' + json.dumps(o.as_dict()), flush=True)\n"
+    )
     try:
-        proc = subprocess.run([sys.executable, "-c", code, json.dumps(request)], capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(request)], capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         return Outcome(target=target, model=request["name"], error=f"timeout: no result after {timeout:.0f} s")
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("OUTCOME "):
-            return Outcome(**json.loads(line[len("OUTCOME "):]))
+            return Outcome(**json.loads(line[len("OUTCOME ") :]))
     how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
     tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])[-400:]
     return Outcome(target=target, model=request["name"], error=f"crashed ({how}): {tail}")

@@ -135,7 +135,9 @@ def patched_code(parse_model, tasks):
         elif _is_not_classify(node):
             classify.append(node)
     if len(base) != 1 or len(repeat) != 1:
-        raise _PatchError(f"expected 1 base and 1 repeat collection in parse_model, found {len(base)} and {len(repeat)}")
+        raise _PatchError(
+            f"expected 1 base and 1 repeat collection in parse_model, found {len(base)} and {len(repeat)}"
+        )
     base[0].elts.append(_starred(BASE_GLOBAL, base[0]))
     repeat[0].elts.append(_starred(REPEAT_GLOBAL, repeat[0]))
     for node in classify:
@@ -156,8 +158,17 @@ def _cache_file(parse_model, tasks) -> Path | None:
         ours, theirs = os.stat(__file__), os.stat(source)
     except (OSError, TypeError):
         return None
-    key = repr((source, theirs.st_mtime_ns, theirs.st_size, parse_model.__code__.co_firstlineno, ours.st_mtime_ns,
-                ours.st_size, sys.version))
+    key = repr(
+        (
+            source,
+            theirs.st_mtime_ns,
+            theirs.st_size,
+            parse_model.__code__.co_firstlineno,
+            ours.st_mtime_ns,
+            ours.st_size,
+            sys.version,
+        )
+    )
     folder = Path(sys.pycache_prefix, "yolo_hybrid") if sys.pycache_prefix else Path(__file__).with_name("__pycache__")
     return folder / f"parse_model.{hashlib.sha256(key.encode()).hexdigest()[:16]}.marshal"
 
@@ -322,7 +333,8 @@ def check_rows(d, specs: dict) -> None:
 def module_names(tasks) -> list[str]:
     """Every module name a YAML row may use with this ``tasks`` (nn.Module classes in its globals)."""
     return sorted(
-        name for name, value in vars(tasks).items()
+        name
+        for name, value in vars(tasks).items()
         if not name.startswith("_") and isinstance(value, type) and issubclass(value, nn.Module)
     )
 
@@ -477,7 +489,9 @@ def attach_block(tasks, entry, strategy: str, attached: dict) -> None:
     existing = tasks.__dict__.get(entry.name)
     ours = entry.name in attached or existing is entry.cls or getattr(existing, "_yh_target", None) is entry.cls
     if existing is not None and not ours:  # (a reloaded tasks keeps its old globals, ours among them)
-        what = f"{existing.__module__}.{existing.__qualname__}" if isinstance(existing, type) else type(existing).__name__
+        what = (
+            f"{existing.__module__}.{existing.__qualname__}" if isinstance(existing, type) else type(existing).__name__
+        )
         raise ConfigError(
             f"{entry.name!r} is already defined by Ultralytics ({what}); a block of that name would shadow it. "
             f"Fix: register {entry.cls.__name__} under another name, e.g. register_block({entry.cls.__name__}, "

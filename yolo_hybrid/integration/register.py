@@ -79,9 +79,11 @@ def register_into(tasks, trigger: str = "register()", strategy: str | None = Non
         except UnsupportedUltralyticsError as error:
             _explain_later(tasks, f"ultralytics {version}: {error}")
             raise UnsupportedUltralyticsError(f"ultralytics {version}: {error}") from error
-        heads.patch_guess_model_task(tasks,
-                                     lambda: frozenset(n for n, e in registry.live_blocks().items() if e.kind == "head"),
-                                     check=lambda d: parser.check_requirement(d, version))
+        heads.patch_guess_model_task(
+            tasks,
+            lambda: frozenset(n for n, e in registry.live_blocks().items() if e.kind == "head"),
+            check=lambda d: parser.check_requirement(d, version),
+        )
         batchnorm.patch_initialize_weights(tasks)
         fuse.patch_fuse(tasks)
         export.add_export_probe()

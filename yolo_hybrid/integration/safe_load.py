@@ -26,7 +26,8 @@ def package_module_classes(cls: type) -> list[type]:
     module_name = cls.__module__
     package = module_name.rpartition(".")[0]
     modules = [
-        module for name, module in list(sys.modules.items())
+        module
+        for name, module in list(sys.modules.items())
         if module is not None and (name == module_name or package and name.startswith(package + "."))
     ]
     key = (package or module_name, tuple(sorted((m.__name__, len(vars(m))) for m in modules)))

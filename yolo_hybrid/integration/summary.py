@@ -36,7 +36,8 @@ def build_model(cfg: str | Path, scale: str, verbose: bool = False, nc: int | No
 
 
 def display_name(cfg: str | Path, scale: str) -> str:
-    """Name as Ultralytics prints it: ``yolov8-bot3.yaml`` at ``s`` -> ``YOLOv8s-bot3``, ``yolo26-cmt`` -> ``YOLO26s-cmt``."""
+    """Name as Ultralytics prints it: ``yolov8-bot3.yaml`` at ``s`` -> ``YOLOv8s-bot3``,
+    ``yolo26-cmt`` -> ``YOLO26s-cmt``."""
     stem = re.sub(r"^yolo(v?\d+)", rf"YOLO\g<1>{scale}", Path(cfg).stem)
     return stem
 

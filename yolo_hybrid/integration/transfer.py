@@ -59,14 +59,14 @@ def transfer_report(cfg: str | Path, scale: str = "n", nc: int | None = None) ->
         (dict): ``transferred``/``total`` (tensors, as Ultralytics' "Transferred N/M items"), ``unchanged``
         (indices of rows equal to the stock rows), ``missing`` (tensors of unchanged rows not transferred or not
         equal afterwards: empty when every unchanged layer kept its stock weights), ``inherited`` (replaced row ->
-        its modules whose every tensor came from the stock row), ``replaced`` (replaced row -> (stock module, our module)).
+        its modules whose every tensor came from the stock row), ``replaced`` (replaced row -> (stock module, our
+        module)).
     """
     import torch
 
-    from yolo_hybrid.integration.summary import build_model
-
     from yolo_hybrid.integration.configs import find_config
     from yolo_hybrid.integration.parser import _rows
+    from yolo_hybrid.integration.summary import build_model
 
     cfg = Path(cfg) if Path(cfg).is_file() else find_config(Path(cfg).name) or Path(cfg)
     stock_path = stock_config(cfg)
@@ -88,8 +88,9 @@ def transfer_report(cfg: str | Path, scale: str = "n", nc: int | None = None) ->
         else:
             replaced[i] = (a[2], b[2])
             copied = {k for k in keys if k in transferred and torch.equal(mine[k], theirs[k])}
-            inherited[i] = [name[len(prefix):] for name, members in _modules(keys).items()
-                            if all(k in copied for k in members)]
+            inherited[i] = [
+                name[len(prefix) :] for name, members in _modules(keys).items() if all(k in copied for k in members)
+            ]
     return {
         "config": Path(cfg).name,
         "stock": stock_path.name,

@@ -16,7 +16,8 @@ _BELOW = (8, 5)
 
 
 def parse_version(version: str) -> tuple[int, ...]:
-    """Leading numeric release of a version string: ``"8.4.190"`` -> ``(8, 4, 190)``, ``"8.3.0rc1"`` -> ``(8, 3, 0)``."""
+    """Leading numeric release of a version string: ``"8.4.190"`` -> ``(8, 4, 190)``,
+    ``"8.3.0rc1"`` -> ``(8, 3, 0)``."""
     match = re.match(r"\s*(\d+(?:\.\d+)*)", str(version))
     if not match:
         raise ValueError(f"cannot read a version number from {version!r}")
@@ -34,5 +35,6 @@ def check_ultralytics_version(version: str) -> None:
     if not _MINIMUM <= release[:2] < _BELOW:
         raise UnsupportedUltralyticsError(
             f"yolo_hybrid supports ultralytics{SUPPORTED_ULTRALYTICS}, but ultralytics {version} is installed. "
-            f"Fix: pip install 'ultralytics{SUPPORTED_ULTRALYTICS}' (or set YOLO_HYBRID_IGNORE_VERSION=1 to try anyway)."
+            f"Fix: pip install 'ultralytics{SUPPORTED_ULTRALYTICS}'"
+            " (or set YOLO_HYBRID_IGNORE_VERSION=1 to try anyway)."
         )

@@ -32,7 +32,16 @@ from yolo_hybrid.nn.multihead import merge_heads, split_heads, split_projection
 from yolo_hybrid.nn.tracing import is_capturing
 from yolo_hybrid.spec import FLAG, POSITIVE_INT, RATIO, Arg, Choice, Maybe, Pair, Rule, divides, yaml_block
 
-__all__ = ["RelPosMHSA2d", "BottleneckTransformer", "BoTStage", "BoT3", "C2fBoT", "C3k2BoT", "C2BoT", "DEFAULT_MAX_SIZE"]
+__all__ = [
+    "RelPosMHSA2d",
+    "BottleneckTransformer",
+    "BoTStage",
+    "BoT3",
+    "C2fBoT",
+    "C3k2BoT",
+    "C2BoT",
+    "DEFAULT_MAX_SIZE",
+]
 
 DEFAULT_MAX_SIZE = 64  # P5 of a 2048 px image, P4 of 1024 px: exact relative offsets for every usual imgsz
 
@@ -47,13 +56,21 @@ def _pair(value, block: str, arg: str) -> tuple[int, int]:
 
 def _heads_divide(width: Callable[[SimpleNamespace], int], formula: str) -> Rule:
     """Rule: ``heads`` divides the attention width computed by ``width``."""
-    return divides("heads", width, f"the attention width {formula}",
-                   "choose heads dividing that width (e.g. 4 or 8), or change the width ratio")
+    return divides(
+        "heads",
+        width,
+        f"the attention width {formula}",
+        "choose heads dividing that width (e.g. 4 or 8), or change the width ratio",
+    )
 
 
 HEADS = Arg("heads", POSITIVE_INT, "attention heads", "use a positive number of heads, e.g. 4")
-MAX_SIZE = Arg("max_size", Maybe(SIZE), "largest map extent with exact relative offsets (null: 64)",
-               "give the largest expected map extent, e.g. 64, or null")
+MAX_SIZE = Arg(
+    "max_size",
+    Maybe(SIZE),
+    "largest map extent with exact relative offsets (null: 64)",
+    "give the largest expected map extent, e.g. 64, or null",
+)
 
 
 def relative_offsets(length, max_size: int, device=None) -> torch.Tensor:
@@ -236,8 +253,12 @@ def _max_size(block: str, max_size, w=None, h=None) -> tuple[int, int]:
     MAX_SIZE,
     rules=(_heads_divide(lambda a: int(a.c2 * a.e), "int(c2*e)"),),
     summary="A ResNet stage of `n` Bottleneck Transformers (first one strided); BoTNet-50's c5 stage.",
-    n=Arg("n", POSITIVE_INT, "blocks in the stage (the row's repeats column)",
-          "write at least 1 in the row's repeats column (a stage without blocks cannot change c1 to c2)"),
+    n=Arg(
+        "n",
+        POSITIVE_INT,
+        "blocks in the stage (the row's repeats column)",
+        "write at least 1 in the row's repeats column (a stage without blocks cannot change c1 to c2)",
+    ),
 )
 class BoTStage(nn.Module):
     """A ResNet stage of ``n`` BottleneckTransformers: the first changes channels and stride, the rest keep them.
@@ -273,8 +294,12 @@ class BoTStage(nn.Module):
     "repeat",
     Arg("e", RATIO, "C3 hidden channel ratio", "BoT3 takes (c2, e, e2, w, h): pass e as a ratio such as 0.5"),
     Arg("e2", RATIO, "bottleneck width ratio inside each block", "pass e2 as a ratio such as 1.0"),
-    Arg("w", Maybe(POSITIVE_INT), "community size hint (map width); only enlarges the position table",
-        "give the expected map width, e.g. 20, or null"),
+    Arg(
+        "w",
+        Maybe(POSITIVE_INT),
+        "community size hint (map width); only enlarges the position table",
+        "give the expected map width, e.g. 20, or null",
+    ),
     Arg("h", Maybe(POSITIVE_INT), "community size hint (map height)", "give the expected map height, e.g. 20, or null"),
     HEADS,
     MAX_SIZE,
@@ -304,8 +329,18 @@ class BoT3(C3Layout):
         torch.Size([1, 256, 20, 15])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, e2: float = 1.0, w=None, h=None,
-                 heads: int = 4, max_size=None):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        e: float = 0.5,
+        e2: float = 1.0,
+        w=None,
+        h=None,
+        heads: int = 4,
+        max_size=None,
+    ):
         size = _max_size(type(self).__name__, max_size, w, h)
         super().__init__(c1, c2, n, e, lambda c_: BottleneckTransformer(c_, c_, 1, heads, e2, size))
 
@@ -336,8 +371,9 @@ class C2fBoT(C2fLayout):
         torch.Size([1, 256, 8, 6])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = True, e: float = 0.5, heads: int = 4,
-                 max_size=None):
+    def __init__(
+        self, c1: int, c2: int, n: int = 1, shortcut: bool = True, e: float = 0.5, heads: int = 4, max_size=None
+    ):
         size = _max_size(type(self).__name__, max_size)
         super().__init__(c1, c2, n, e, lambda c: BottleneckTransformer(c, c, 1, heads, 1.0, size, shortcut))
 
@@ -368,8 +404,17 @@ class C3k2BoT(C3k2Layout):
         torch.Size([1, 256, 8, 6])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, c3k: bool = False, e: float = 0.5, attn: bool = False,
-                 heads: int = 4, max_size=None):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        c3k: bool = False,
+        e: float = 0.5,
+        attn: bool = False,
+        heads: int = 4,
+        max_size=None,
+    ):
         size = _max_size(type(self).__name__, max_size)
         super().__init__(c1, c2, n, c3k, e, attn, lambda c, j: BottleneckTransformer(c, c, 1, heads, 1.0, size))
 

@@ -36,7 +36,16 @@ from yolo_hybrid.nn.pad import ZeroPad2d
 from yolo_hybrid.nn.query_blocks import query_row_blocks
 from yolo_hybrid.nn.tracing import is_capturing, is_compiling, needs_grad
 from yolo_hybrid.spec import (
-    HEADS, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, divides, has_hidden, head_count, yaml_block,
+    HEADS,
+    POSITIVE,
+    POSITIVE_INT,
+    PROBABILITY,
+    RATIO,
+    Arg,
+    divides,
+    has_hidden,
+    head_count,
+    yaml_block,
 )
 
 _HEADS_FIX = 'choose heads dividing both widths, or "d64" (one head per 64 channels), or change the width'
@@ -113,8 +122,14 @@ class LightweightMHSA(nn.Module):
         ):
             POSITIVE_INT.check(name, arg, value, fix)
         check_divisible(name, "channels", dim, heads, "heads", f"choose CMT heads dividing {dim}, or change the width")
-        check_divisible(name, f"query/key channels {dim}//qk_ratio", dim // qk_ratio, heads, "heads",
-                        "choose qk_ratio and heads so that heads divide dim // qk_ratio")
+        check_divisible(
+            name,
+            f"query/key channels {dim}//qk_ratio",
+            dim // qk_ratio,
+            heads,
+            "heads",
+            "choose qk_ratio and heads so that heads divide dim // qk_ratio",
+        )
         self.dim, self.heads, self.sr, self.max_size = dim, heads, sr, max_size
         self.qk_dim = dim // qk_ratio
         self.scale = (dim // heads) ** -0.5
@@ -122,8 +137,9 @@ class LightweightMHSA(nn.Module):
         self.k = nn.Conv2d(dim, self.qk_dim, 1)
         self.v = nn.Conv2d(dim, dim, 1)
         self.reduce = (
-            nn.Sequential(ZeroPad2d((0, sr - 1, 0, sr - 1)), nn.Conv2d(dim, dim, sr, sr, groups=dim),
-                          SingleValueBatchNorm2d(dim))
+            nn.Sequential(
+                ZeroPad2d((0, sr - 1, 0, sr - 1)), nn.Conv2d(dim, dim, sr, sr, groups=dim), SingleValueBatchNorm2d(dim)
+            )
             if sr > 1
             else nn.Identity()
         )
@@ -217,15 +233,24 @@ class LightweightMHSA(nn.Module):
         else:  # a static CPU ONNX export: each block of query rows with its bias, gathered next to its use
             anchor = export_anchor(x)
             by_row = self.row_bias(height, key_height, anchor)
-            out = torch.cat([self.attend(q[:, :, start * width : stop * width], k, v,
-                                         self.query_bias(by_row, height, width, key_height, key_width, anchor,
-                                                         (start, stop)))
-                             for start, stop in blocks], 2)
+            out = torch.cat(
+                [
+                    self.attend(
+                        q[:, :, start * width : stop * width],
+                        k,
+                        v,
+                        self.query_bias(by_row, height, width, key_height, key_width, anchor, (start, stop)),
+                    )
+                    for start, stop in blocks
+                ],
+                2,
+            )
         return self.proj(merge_heads(out, b, self.dim, height, width))
 
     @staticmethod
     def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """``softmax(q k + bias) v``: q (B, heads, N, d), k (B, heads, d, N_k), v (B, heads, N_k, d_v), bias (heads, N, N_k).
+        """``softmax(q k + bias) v``: q (B, heads, N, d), k (B, heads, d, N_k), v (B, heads, N_k, d_v),
+        bias (heads, N, N_k).
 
         * Half precision (autocast or a ``.half()`` model) computes it in float32: fp16 logits overflow (> 65504)
           once activations grow, and CMT's residual stream, which no norm closes, does grow under AMP training.
@@ -242,8 +267,9 @@ class LightweightMHSA(nn.Module):
             with torch.autocast(q.device.type, enabled=False):
                 return LightweightMHSA.attend(q.float(), k.float(), v.float(), bias.float()).to(q.dtype)
         if q.device.type == "cpu" and _FUSED_ATTENTION and not needs_grad(q, k, v, bias):
-            return F.scaled_dot_product_attention(q.contiguous(), k.transpose(-1, -2).contiguous(), v.contiguous(),
-                                                  attn_mask=bias.unsqueeze(0), scale=1.0)
+            return F.scaled_dot_product_attention(
+                q.contiguous(), k.transpose(-1, -2).contiguous(), v.contiguous(), attn_mask=bias.unsqueeze(0), scale=1.0
+            )
         # in place: matmul's backward needs its inputs, not its output
         return torch.matmul(torch.matmul(q, k).add_(bias).softmax(-1), v)
 
@@ -323,8 +349,16 @@ class CMTLayer(nn.Module):
         drop_path (float): Stochastic depth rate of the attention and FFN branches (0: none).
     """
 
-    def __init__(self, dim: int, heads: int | str = 1, sr: int = 1, mlp_ratio: float = 4.0, qk_ratio: int = 1,
-                 max_size: int = 64, drop_path: float = 0.0):
+    def __init__(
+        self,
+        dim: int,
+        heads: int | str = 1,
+        sr: int = 1,
+        mlp_ratio: float = 4.0,
+        qk_ratio: int = 1,
+        max_size: int = 64,
+        drop_path: float = 0.0,
+    ):
         super().__init__()
         self.lpu = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
         init_kaiming_fan_out_(self.lpu)
@@ -358,15 +392,22 @@ class CMTLayer(nn.Module):
 
 
 _CMT_ARGS = (
-    Arg("heads", HEADS, 'attention heads, or "d<N>": one per N channels of the layer (at least one), or '
-        '"d<N><=<K>": that, at most K',
-        'use e.g. 2, 4 or 8 (CMT: 1, 2, 4, 8 by stage), "d64" (CMT-S: 64 channels per head) or "d64<=8" (at most 8)'),
+    Arg(
+        "heads",
+        HEADS,
+        'attention heads, or "d<N>": one per N channels of the layer (at least one), or "d<N><=<K>": that, at most K',
+        'use e.g. 2, 4 or 8 (CMT: 1, 2, 4, 8 by stage), "d64" (CMT-S: 64 channels per head) or "d64<=8" (at most 8)',
+    ),
     Arg("sr", POSITIVE_INT, "key/value spatial reduction", "use 8 at stride 4, 4 at 8, 2 at 16, 1 at 32 (CMT)"),
     Arg("mlp_ratio", POSITIVE, "IRFFN hidden ratio", "use e.g. 4 (CMT-S)"),
     Arg("qk_ratio", POSITIVE_INT, "query/key width divisor", "use 1 (CMT's default)"),
     Arg("max_size", POSITIVE_INT, "largest map extent with exact relative offsets", "use imgsz / stride, e.g. 64"),
-    Arg("drop_path", PROBABILITY, "stochastic depth: the last block's rate, rising linearly "
-        "over the stage (CMT-S: 0.1)", "use 0 (off) or a rate such as 0.1"),
+    Arg(
+        "drop_path",
+        PROBABILITY,
+        "stochastic depth: the last block's rate, rising linearly over the stage (CMT-S: 0.1)",
+        "use 0 (off) or a rate such as 0.1",
+    ),
 )
 
 
@@ -374,8 +415,13 @@ def _cmt_rules(width, formula: str) -> tuple:
     """heads divides the layer width ``width(a)`` and its query/key width; the IRFFN keeps a hidden channel."""
     return (
         divides("heads", width, formula, _HEADS_FIX),
-        divides("heads", lambda a: width(a) // a.qk_ratio, f"the query/key width {formula} // qk_ratio", _HEADS_FIX,
-                per=width),
+        divides(
+            "heads",
+            lambda a: width(a) // a.qk_ratio,
+            f"the query/key width {formula} // qk_ratio",
+            _HEADS_FIX,
+            per=width,
+        ),
         has_hidden(width, formula, "use mlp_ratio >= 1"),
     )
 
@@ -405,8 +451,18 @@ class CMTBlock(StackLayout):
         torch.Size([1, 64, 7, 10])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, heads: int | str = 1, sr: int = 1, mlp_ratio: float = 4.0,
-                 qk_ratio: int = 1, max_size: int = 64, drop_path: float = 0.0):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        heads: int | str = 1,
+        sr: int = 1,
+        mlp_ratio: float = 4.0,
+        qk_ratio: int = 1,
+        max_size: int = 64,
+        drop_path: float = 0.0,
+    ):
         rates = stage_rates(drop_path, n)
         super().__init__(c1, c2, n, lambda j: CMTLayer(c2, heads, sr, mlp_ratio, qk_ratio, max_size, rates[j]))
 
@@ -415,8 +471,9 @@ class CMTBlock(StackLayout):
     "repeat",
     *C3K2_ARGS,
     *_CMT_ARGS,
-    rules=_cmt_rules(lambda a: c3k2_width(a.c2, a.c3k, a.e, a.attn), "the width of each block (int(c2*e), halved "
-                     "if c3k)"),
+    rules=_cmt_rules(
+        lambda a: c3k2_width(a.c2, a.c3k, a.e, a.attn), "the width of each block (int(c2*e), halved if c3k)"
+    ),
     summary="YOLO11's C3k2 layout with CMT blocks: a drop-in for a C3k2 row (`c3k, e, attn` as C3k2).",
 )
 class C3k2CMT(C3k2Layout):
@@ -441,12 +498,25 @@ class C3k2CMT(C3k2Layout):
         torch.Size([1, 128, 8, 6])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, c3k: bool = False, e: float = 0.5, attn: bool = False,
-                 heads: int | str = 1, sr: int = 1, mlp_ratio: float = 4.0, qk_ratio: int = 1, max_size: int = 64,
-                 drop_path: float = 0.0):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        c3k: bool = False,
+        e: float = 0.5,
+        attn: bool = False,
+        heads: int | str = 1,
+        sr: int = 1,
+        mlp_ratio: float = 4.0,
+        qk_ratio: int = 1,
+        max_size: int = 64,
+        drop_path: float = 0.0,
+    ):
         rates = stage_rates(drop_path, n)
-        super().__init__(c1, c2, n, c3k, e, attn,
-                         lambda c, j: CMTLayer(c, heads, sr, mlp_ratio, qk_ratio, max_size, rates[j]))
+        super().__init__(
+            c1, c2, n, c3k, e, attn, lambda c, j: CMTLayer(c, heads, sr, mlp_ratio, qk_ratio, max_size, rates[j])
+        )
 
 
 @yaml_block(
@@ -477,7 +547,18 @@ class C2CMT(C2Layout):
         torch.Size([1, 256, 5, 7])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int | str = "d64", sr: int = 1,
-                 mlp_ratio: float = 4.0, qk_ratio: int = 1, max_size: int = 64, drop_path: float = 0.0):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        e: float = 0.5,
+        heads: int | str = "d64",
+        sr: int = 1,
+        mlp_ratio: float = 4.0,
+        qk_ratio: int = 1,
+        max_size: int = 64,
+        drop_path: float = 0.0,
+    ):
         rates = stage_rates(drop_path, n)
         super().__init__(c1, c2, n, e, lambda c, j: CMTLayer(c, heads, sr, mlp_ratio, qk_ratio, max_size, rates[j]))

@@ -24,8 +24,16 @@ _fused_kernel_works: bool | None = None  # decided on first use, then fixed for 
 
 def _fused(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     return torch.ops.mkldnn._convolution_pointwise(
-        x, conv.weight, conv.bias, list(conv.padding), list(conv.stride), list(conv.dilation), conv.groups, "gelu",
-        [None], "none",
+        x,
+        conv.weight,
+        conv.bias,
+        list(conv.padding),
+        list(conv.stride),
+        list(conv.dilation),
+        conv.groups,
+        "gelu",
+        [None],
+        "none",
     )
 
 
@@ -47,8 +55,9 @@ def _probe() -> bool:
 def _observed(conv: nn.Conv2d) -> bool:
     """Forward hooks watch the conv (FLOP counters such as Ultralytics' thop, profilers, feature taps): run it."""
     hooks = nn.modules.module
-    return bool(conv._forward_hooks or conv._forward_pre_hooks or hooks._global_forward_hooks
-                or hooks._global_forward_pre_hooks)
+    return bool(
+        conv._forward_hooks or conv._forward_pre_hooks or hooks._global_forward_hooks or hooks._global_forward_pre_hooks
+    )
 
 
 def conv_gelu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
@@ -63,10 +72,14 @@ def conv_gelu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     """
     global _fused_kernel_works
     eager_cpu_inference = (
-        x.device.type == "cpu" and x.dtype == torch.float32 and conv.padding_mode == "zeros"
+        x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and conv.padding_mode == "zeros"
         and isinstance(conv.padding, tuple)
         and not needs_grad(x, conv.weight, conv.bias)
-        and not is_capturing() and not is_compiling() and not _observed(conv)
+        and not is_capturing()
+        and not is_compiling()
+        and not _observed(conv)
     )
     if eager_cpu_inference:
         if _fused_kernel_works is None:

@@ -10,7 +10,8 @@ Note: most "CoT3" code in YOLO repositories is a different block (kernel logits 
 no local aggregation); this module implements the paper's.
 
 Layers:
-    local_aggregate / LocalAggregation: out[c, p] = sum over the k x k window of w[c mod G, offset, p] * v[c, p + offset].
+    local_aggregate / LocalAggregation: out[c, p] = sum over the k x k window of
+        w[c mod G, offset, p] * v[c, p + offset].
     CoT: the channel-preserving Contextual Transformer layer (CotLayer of the official code).
     CoTBottleneck: 1x1 conv -> (3x3 avg-pool stride 2 if strided) -> CoT -> 1x1 conv + shortcut.
     CoT3: C3 of CoTBottlenecks (YAML ``[-1, 3, CoT3, [1024]]``).
@@ -35,8 +36,17 @@ from yolo_hybrid.nn.pad import zero_pad2d
 from yolo_hybrid.nn.tracing import is_capturing, needs_grad
 from yolo_hybrid.spec import FLAG, RATIO, Arg, Choice, Rule, yaml_block
 
-__all__ = ["local_aggregate", "LocalAggregation", "count_local_aggregation", "ConcatConv", "CoT", "CoTBottleneck", "CoT3", "C2fCoT",
-           "C3k2CoT"]
+__all__ = [
+    "local_aggregate",
+    "LocalAggregation",
+    "count_local_aggregation",
+    "ConcatConv",
+    "CoT",
+    "CoTBottleneck",
+    "CoT3",
+    "C2fCoT",
+    "C3k2CoT",
+]
 
 SHARE_PLANES = 8  # channels sharing one dynamic filter (official: share_planes = 8)
 KEY_GROUPS = 4  # groups of the static key convolution (official CotLayer)
@@ -238,8 +248,8 @@ class CoT(nn.Module):
        ``y = a_0 * k2 + a_1 * k1``.
 
     Convolutions followed by BN are Ultralytics ``Conv`` (fusable), except in the fusion, which works on pooled
-    (B, C, 1, 1) features and uses ``SingleValueBatchNorm2d`` so a training batch of one works; the official fusion conv's
-    bias before that BN is dropped since BN absorbs it. Activations are the official ones (ReLU; SiLU after
+    (B, C, 1, 1) features and uses ``SingleValueBatchNorm2d`` so a training batch of one works; the official fusion
+    conv's bias before that BN is dropped since BN absorbs it. Activations are the official ones (ReLU; SiLU after
     aggregation).
 
     Memory: in training, backward keeps only the convolutions' outputs (static key, value, and the embedding before
@@ -269,8 +279,14 @@ class CoT(nn.Module):
         FLAG.check(name, "checkpoint", checkpoint, "write true or false")
         self.checkpoint = checkpoint
         KERNEL.kind.check(name, "k", k, KERNEL.fix)
-        check_divisible(name, "channels", c, SHARE_PLANES, "the channel-sharing factor 8",
-                        "CoT needs channels divisible by 8: change the width or the hidden ratio e")
+        check_divisible(
+            name,
+            "channels",
+            c,
+            SHARE_PLANES,
+            "the channel-sharing factor 8",
+            "CoT needs channels divisible by 8: change the width or the hidden ratio e",
+        )
         self.k = k
         self.weight_channels = weight_channels = c // SHARE_PLANES
         self.key = Conv(c, c, k, g=KEY_GROUPS, act=nn.ReLU(inplace=True))  # in place: BN keeps its input
@@ -337,7 +353,10 @@ class CoT(nn.Module):
     def _recomputed(self, fn, *inputs: torch.Tensor) -> torch.Tensor:
         """``fn(*inputs)``, storing only ``inputs`` for backward (running statistics updated once, as without)."""
         return torch.utils.checkpoint.checkpoint(
-            fn, *inputs, use_reentrant=False, preserve_rng_state=False,  # nothing random in the layer
+            fn,
+            *inputs,
+            use_reentrant=False,
+            preserve_rng_state=False,  # nothing random in the layer
             context_fn=lambda: (contextlib.nullcontext(), frozen_batchnorm_stats(self)),
         )
 
@@ -374,8 +393,9 @@ class CoTBottleneck(nn.Module):
         torch.Size([1, 128, 5, 6])
     """
 
-    def __init__(self, c1: int, c2: int, s: int = 1, e: float = 0.25, shortcut: bool = True, k: int = 3,
-                 checkpoint: bool = False):
+    def __init__(
+        self, c1: int, c2: int, s: int = 1, e: float = 0.25, shortcut: bool = True, k: int = 3, checkpoint: bool = False
+    ):
         super().__init__()
         c_ = int(c2 * e)
         self.cv1 = Conv(c1, c_, 1)
@@ -429,8 +449,17 @@ class CoT3(C3Layout):
         torch.Size([1, 128, 20, 15])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = True, g: int = 1, e: float = 0.5, k: int = 3,
-                 checkpoint: bool = False):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        shortcut: bool = True,
+        g: int = 1,
+        e: float = 0.5,
+        k: int = 3,
+        checkpoint: bool = False,
+    ):
         super().__init__(c1, c2, n, e, lambda c_: CoTBottleneck(c_, c_, 1, 1.0, shortcut, k, checkpoint))
 
 
@@ -458,8 +487,17 @@ class C2fCoT(C2fLayout):
         torch.Size([1, 128, 8, 6])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = False, g: int = 1, e: float = 0.5, k: int = 3,
-                 checkpoint: bool = False):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        shortcut: bool = False,
+        g: int = 1,
+        e: float = 0.5,
+        k: int = 3,
+        checkpoint: bool = False,
+    ):
         super().__init__(c1, c2, n, e, lambda c: CoTBottleneck(c, c, 1, 1.0, shortcut, k, checkpoint))
 
 
@@ -489,6 +527,15 @@ class C3k2CoT(C3k2Layout):
         torch.Size([1, 128, 8, 6])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, c3k: bool = False, e: float = 0.5, attn: bool = False,
-                 k: int = 3, checkpoint: bool = False):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        c3k: bool = False,
+        e: float = 0.5,
+        attn: bool = False,
+        k: int = 3,
+        checkpoint: bool = False,
+    ):
         super().__init__(c1, c2, n, c3k, e, attn, lambda c, j: CoTBottleneck(c, c, 1, 1.0, True, k, checkpoint))

@@ -73,8 +73,10 @@ def _psa_block(c: int) -> nn.Module:
     try:
         from ultralytics.nn.modules.block import PSABlock
     except ImportError:
-        raise ConfigError("attn=True adds Ultralytics' PSABlock, which needs ultralytics>=8.3. Fix: write attn false, "
-                          "or upgrade Ultralytics") from None
+        raise ConfigError(
+            "attn=True adds Ultralytics' PSABlock, which needs ultralytics>=8.3. Fix: write attn false, "
+            "or upgrade Ultralytics"
+        ) from None
     return PSABlock(c, attn_ratio=0.5, num_heads=max(c // 64, 1))
 
 
@@ -95,8 +97,9 @@ class C3k2Layout(C2fLayout):
             inner block j (j = 0..n-1; both blocks of a C3k get the same j).
     """
 
-    def __init__(self, c1: int, c2: int, n: int, c3k: bool, e: float, attn: bool,
-                 make_block: Callable[[int, int], nn.Module]):
+    def __init__(
+        self, c1: int, c2: int, n: int, c3k: bool, e: float, attn: bool, make_block: Callable[[int, int], nn.Module]
+    ):
         index = iter(range(n))
 
         def inner(c: int) -> nn.Module:
@@ -118,10 +121,17 @@ def c3k2_width(c2: int, c3k: bool, e: float, attn: bool = False) -> int:
 
 # The arguments every C3k2 form shares, in Ultralytics' C3k2 order (a stock row keeps working after a name swap).
 C3K2_ARGS = (
-    Arg("c3k", FLAG, "inner blocks as C3k: a C3 of two family blocks at half width (Ultralytics forces it at m/l/x; "
-        "we do not: attention is costly)", "write true or false, as in a C3k2 row"),
+    Arg(
+        "c3k",
+        FLAG,
+        "inner blocks as C3k: a C3 of two family blocks at half width (Ultralytics forces it at m/l/x; "
+        "we do not: attention is costly)",
+        "write true or false, as in a C3k2 row",
+    ),
     Arg("e", RATIO, "hidden channel ratio", "pass e as a ratio such as 0.5 (C3k2 rows write 0.25 or 0.5)"),
-    Arg("attn", FLAG, "follow each family block by Ultralytics' PSABlock, as YOLO26's C3k2 attn", "write true or false"),
+    Arg(
+        "attn", FLAG, "follow each family block by Ultralytics' PSABlock, as YOLO26's C3k2 attn", "write true or false"
+    ),
 )
 
 

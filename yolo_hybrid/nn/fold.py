@@ -47,8 +47,9 @@ def _set(conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tensor) -> None:
 @torch.no_grad()
 def fold_bn_after(conv: nn.Conv2d, bn: nn.modules.batchnorm._BatchNorm) -> None:
     """Make ``conv`` compute ``bn(conv(x))`` (eval statistics); ``bn`` is then to be dropped."""
-    _set(conv, *fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight,
-                                     bn.bias))
+    _set(
+        conv, *fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
+    )
 
 
 @torch.no_grad()
@@ -74,8 +75,14 @@ def fold_identity_into_depthwise(conv: nn.Conv2d) -> None:
     """
     kh, kw = conv.kernel_size
     same = conv.padding in ((kh // 2, kw // 2), "same") and conv.padding_mode == "zeros"
-    if not (conv.groups == conv.in_channels == conv.out_channels and kh % 2 and kw % 2 and same
-            and conv.stride == (1, 1) and conv.dilation == (1, 1)):
+    if not (
+        conv.groups == conv.in_channels == conv.out_channels
+        and kh % 2
+        and kw % 2
+        and same
+        and conv.stride == (1, 1)
+        and conv.dilation == (1, 1)
+    ):
         raise ValueError(f"an identity folds into a same-size depthwise conv with odd kernel only, not {conv}")
     weight = conv.weight.clone()
     weight[:, 0, kh // 2, kw // 2] += 1

@@ -38,8 +38,10 @@ def split_projection(conv: nn.Conv2d, x: torch.Tensor, parts: int) -> tuple[torc
         out = conv(x)
         return tuple(out[:, cut] for cut in cuts)
     bias = conv.bias
-    return tuple(F.conv2d(x, conv.weight[cut], None if bias is None else bias[cut], conv.stride, conv.padding,
-                          conv.dilation) for cut in cuts)
+    return tuple(
+        F.conv2d(x, conv.weight[cut], None if bias is None else bias[cut], conv.stride, conv.padding, conv.dilation)
+        for cut in cuts
+    )
 
 
 def split_heads(t: torch.Tensor, batch, tokens, heads: int, dim_head: int) -> torch.Tensor:

@@ -127,7 +127,7 @@ def _groups(a) -> str | None:
     return f"must divide the input channels c1 = {a.c1} and Classify's width {CLASSIFY_WIDTH}" if bad else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _classify_eval_output() -> str:
     """How the installed Ultralytics' ``Classify`` answers in eval mode: ``"softmax"`` (8.1, 8.2), ``"logits"``
     (8.3.40) or ``"both"`` (later: ``(softmax, logits)``, softmax alone when ``export`` is set).
@@ -182,8 +182,17 @@ class AttnPoolClassify(Classify):
         >>> probs, logits = head(torch.randn(2, 256, 7, 5))
     """
 
-    def __init__(self, c1: int, c2: int, k: int = 1, s: int = 1, p=None, g: int = 1, mlp_ratio: float = 3.0,
-                 init_scale: float = 1e-4):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        k: int = 1,
+        s: int = 1,
+        p=None,
+        g: int = 1,
+        mlp_ratio: float = 3.0,
+        init_scale: float = 1e-4,
+    ):
         super().__init__(c1, c2, k, s, p, g)
         bn = self.conv.bn
         self.conv.bn = SingleValueBatchNorm2d(bn.num_features, bn.eps, bn.momentum)
@@ -228,7 +237,9 @@ def attention_maps(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor
     """
     head = next((m for m in model.modules() if isinstance(m, AttnPoolClassify)), None)
     if head is None:
-        raise ValueError("attention_maps() needs a model whose head is AttnPoolClassify (e.g. yolov8-cls-attnpool.yaml)")
+        raise ValueError(
+            "attention_maps() needs a model whose head is AttnPoolClassify (e.g. yolov8-cls-attnpool.yaml)"
+        )
     captured = {}
     hook = head.register_forward_pre_hook(lambda module, args: captured.__setitem__("x", args[0]))
     try:

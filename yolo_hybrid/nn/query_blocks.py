@@ -26,14 +26,22 @@ import contextlib
 import contextvars
 import os
 import warnings
-from typing import Callable, Iterator
+from collections.abc import Iterator
+from typing import Callable
 
 import torch
 
 from yolo_hybrid.errors import ConfigError
 
-__all__ = ["BLOCK_BYTES", "BLOCK_BYTES_ENV", "add_static_export_probe", "block_bytes", "is_static_export",
-           "query_row_blocks", "static_onnx_export"]
+__all__ = [
+    "BLOCK_BYTES",
+    "BLOCK_BYTES_ENV",
+    "add_static_export_probe",
+    "block_bytes",
+    "is_static_export",
+    "query_row_blocks",
+    "static_onnx_export",
+]
 
 BLOCK_BYTES = 2 << 20  # 1-4 MiB measured alike on yolov8n-cmt and -smt; 2.5 MB blocks of SMT's P4 logits were slower
 BLOCK_BYTES_ENV = "YOLO_HYBRID_ATTENTION_BLOCK_BYTES"
@@ -68,9 +76,11 @@ def block_bytes() -> int:
     if value is None:
         return BLOCK_BYTES
     if not value.strip().isdigit():
-        raise ConfigError(f"{BLOCK_BYTES_ENV}={value!r} is not a whole number of bytes. Fix: unset it (default "
-                          f"{BLOCK_BYTES}), set e.g. {BLOCK_BYTES_ENV}={BLOCK_BYTES}, or 0 to export attention "
-                          "over the whole map in one block.")
+        raise ConfigError(
+            f"{BLOCK_BYTES_ENV}={value!r} is not a whole number of bytes. Fix: unset it (default "
+            f"{BLOCK_BYTES}), set e.g. {BLOCK_BYTES_ENV}={BLOCK_BYTES}, or 0 to export attention "
+            "over the whole map in one block."
+        )
     return int(value)
 
 

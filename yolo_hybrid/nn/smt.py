@@ -38,7 +38,18 @@ from yolo_hybrid.nn.norm import LayerNorm2d
 from yolo_hybrid.nn.query_blocks import query_row_blocks
 from yolo_hybrid.nn.tracing import is_capturing
 from yolo_hybrid.spec import (
-    FLAG, HEADS, POSITIVE, POSITIVE_INT, PROBABILITY, RATIO, Arg, Maybe, Rule, divides, has_hidden, head_count,
+    FLAG,
+    HEADS,
+    POSITIVE,
+    POSITIVE_INT,
+    PROBABILITY,
+    RATIO,
+    Arg,
+    Maybe,
+    Rule,
+    divides,
+    has_hidden,
+    head_count,
     yaml_block,
 )
 
@@ -192,8 +203,13 @@ class SMTAttention(nn.Module):
             if blocks is None:
                 out = torch.matmul(torch.matmul(q, k).softmax(-1), v)
             else:  # a static CPU ONNX export (query_blocks)
-                out = torch.cat([torch.matmul(torch.matmul(q[:, start * width : stop * width], k).softmax(-1), v)
-                                 for start, stop in blocks], 1)
+                out = torch.cat(
+                    [
+                        torch.matmul(torch.matmul(q[:, start * width : stop * width], k).softmax(-1), v)
+                        for start, stop in blocks
+                    ],
+                    1,
+                )
         return self.proj(merge_heads(out, b, self.dim, height, width) + self.local_conv(v_map))
 
 
@@ -242,8 +258,14 @@ class SMTBlock(nn.Module):
         drop_path (float): Stochastic depth rate of both residual branches (0: none).
     """
 
-    def __init__(self, dim: int, mixer: nn.Module, mlp_ratio: float = 4.0, layer_scale: float | None = None,
-                 drop_path: float = 0.0):
+    def __init__(
+        self,
+        dim: int,
+        mixer: nn.Module,
+        mlp_ratio: float = 4.0,
+        layer_scale: float | None = None,
+        drop_path: float = 0.0,
+    ):
         super().__init__()
         self.drop_path = drop_path_or_identity(drop_path)
         self.norm1 = LayerNorm2d(dim)
@@ -267,14 +289,16 @@ class SMTBlock(nn.Module):
         self._modules.setdefault("drop_path", nn.Identity())  # pickled by yolo_hybrid 0.1.0
 
 
-def sam_block(dim: int, heads: int = 4, mlp_ratio: float = 4.0, expand_ratio: int = 2, layer_scale=None,
-              drop_path: float = 0.0) -> SMTBlock:
+def sam_block(
+    dim: int, heads: int = 4, mlp_ratio: float = 4.0, expand_ratio: int = 2, layer_scale=None, drop_path: float = 0.0
+) -> SMTBlock:
     """An SMT block with the SAM mixer."""
     return SMTBlock(dim, ScaleAwareModulation(dim, heads, expand_ratio), mlp_ratio, layer_scale, drop_path)
 
 
-def msa_block(dim: int, heads: int | str = 8, mlp_ratio: float = 4.0, layer_scale=None,
-              drop_path: float = 0.0) -> SMTBlock:
+def msa_block(
+    dim: int, heads: int | str = 8, mlp_ratio: float = 4.0, layer_scale=None, drop_path: float = 0.0
+) -> SMTBlock:
     """An SMT block with the MSA mixer."""
     return SMTBlock(dim, SMTAttention(dim, heads), mlp_ratio, layer_scale, drop_path)
 
@@ -288,17 +312,28 @@ def _has_hidden(width, formula: str) -> Rule:
     return has_hidden(width, formula, "use mlp_ratio >= 1 (SMT: 4, and 2 in its last stage)")
 
 
-_HEADS_FIX = "choose heads dividing that width (e.g. 4 or 8; for attention heads also \"d32\"), or change the width"
+_HEADS_FIX = 'choose heads dividing that width (e.g. 4 or 8; for attention heads also "d32"), or change the width'
 MLP_RATIO = Arg("mlp_ratio", POSITIVE, "FFN hidden ratio", "use e.g. 4 (SMT: 4 in stages 1-3, 2 in stage 4)")
 EXPAND_RATIO = Arg("expand_ratio", POSITIVE_INT, "SAA expansion", "use an integer expansion, e.g. 2")
-LAYER_SCALE = Arg("layer_scale", Maybe(POSITIVE), "initial layer scale, or null for plain residuals",
-                  "use null or a small positive number such as 1e-4")
+LAYER_SCALE = Arg(
+    "layer_scale",
+    Maybe(POSITIVE),
+    "initial layer scale, or null for plain residuals",
+    "use null or a small positive number such as 1e-4",
+)
 NORM = Arg("norm", FLAG, "close the stage with a LayerNorm, as SMT does", "write true (SMT) or false")
-MSA_HEADS = Arg("heads", HEADS, 'attention heads, or "d<N>": one per N channels of the layer (at least one), or '
-                '"d<N><=<K>": that, at most K',
-                'use e.g. 8, "d32" (SMT: 32 channels per attention head) or "d32<=8" (at most 8)')
-DROP_PATH = Arg("drop_path", PROBABILITY, "stochastic depth: the last block's rate, rising linearly over "
-                "the stage (SMT-T: 0.1)", "use 0 (off) or a rate such as 0.1")
+MSA_HEADS = Arg(
+    "heads",
+    HEADS,
+    'attention heads, or "d<N>": one per N channels of the layer (at least one), or "d<N><=<K>": that, at most K',
+    'use e.g. 8, "d32" (SMT: 32 channels per attention head) or "d32<=8" (at most 8)',
+)
+DROP_PATH = Arg(
+    "drop_path",
+    PROBABILITY,
+    "stochastic depth: the last block's rate, rising linearly over the stage (SMT-T: 0.1)",
+    "use 0 (off) or a rate such as 0.1",
+)
 
 
 @yaml_block(
@@ -333,11 +368,26 @@ class SAMBlock(StackLayout):
         torch.Size([1, 64, 10, 7])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, heads: int = 4, mlp_ratio: float = 4.0, expand_ratio: int = 2,
-                 layer_scale=None, norm: bool = True, drop_path: float = 0.0):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        heads: int = 4,
+        mlp_ratio: float = 4.0,
+        expand_ratio: int = 2,
+        layer_scale=None,
+        norm: bool = True,
+        drop_path: float = 0.0,
+    ):
         rates = stage_rates(drop_path, n)
-        super().__init__(c1, c2, n, lambda j: sam_block(c2, heads, mlp_ratio, expand_ratio, layer_scale, rates[j]),
-                         _stage_norm(c2, norm))
+        super().__init__(
+            c1,
+            c2,
+            n,
+            lambda j: sam_block(c2, heads, mlp_ratio, expand_ratio, layer_scale, rates[j]),
+            _stage_norm(c2, norm),
+        )
 
 
 @yaml_block(
@@ -368,11 +418,21 @@ class MSABlock(StackLayout):
         torch.Size([1, 64, 4, 5])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, heads: int | str = 8, mlp_ratio: float = 4.0, layer_scale=None,
-                 norm: bool = True, drop_path: float = 0.0):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        heads: int | str = 8,
+        mlp_ratio: float = 4.0,
+        layer_scale=None,
+        norm: bool = True,
+        drop_path: float = 0.0,
+    ):
         rates = stage_rates(drop_path, n)
-        super().__init__(c1, c2, n, lambda j: msa_block(c2, heads, mlp_ratio, layer_scale, rates[j]),
-                         _stage_norm(c2, norm))
+        super().__init__(
+            c1, c2, n, lambda j: msa_block(c2, heads, mlp_ratio, layer_scale, rates[j]), _stage_norm(c2, norm)
+        )
 
 
 @yaml_block(
@@ -411,17 +471,29 @@ class SMTStage(StackLayout):
         ['ScaleAwareModulation', 'SMTAttention', 'ScaleAwareModulation']
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 2, sam_heads: int = 4, msa_heads: int | str = 8,
-                 mlp_ratio: float = 4.0, expand_ratio: int = 2, layer_scale=None, norm: bool = True,
-                 drop_path: float = 0.0):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 2,
+        sam_heads: int = 4,
+        msa_heads: int | str = 8,
+        mlp_ratio: float = 4.0,
+        expand_ratio: int = 2,
+        layer_scale=None,
+        norm: bool = True,
+        drop_path: float = 0.0,
+    ):
         rates = stage_rates(drop_path, n)
         super().__init__(
             c1,
             c2,
             n,
-            lambda j: sam_block(c2, sam_heads, mlp_ratio, expand_ratio, layer_scale, rates[j])
-            if j % 2 == 0
-            else msa_block(c2, msa_heads, mlp_ratio, layer_scale, rates[j]),
+            lambda j: (
+                sam_block(c2, sam_heads, mlp_ratio, expand_ratio, layer_scale, rates[j])
+                if j % 2 == 0
+                else msa_block(c2, msa_heads, mlp_ratio, layer_scale, rates[j])
+            ),
             _stage_norm(c2, norm),
         )
 
@@ -457,8 +529,16 @@ class C2fSAM(C2fLayout):
         torch.Size([1, 64, 8, 6])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int = 4, mlp_ratio: float = 2.0,
-                 drop_path: float = 0.0):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        e: float = 0.5,
+        heads: int = 4,
+        mlp_ratio: float = 2.0,
+        drop_path: float = 0.0,
+    ):
         rates = iter(stage_rates(drop_path, n))
         super().__init__(c1, c2, n, e, lambda c: sam_block(c, heads, mlp_ratio, drop_path=next(rates)))
 
@@ -470,8 +550,12 @@ class C2fSAM(C2fLayout):
     MLP_RATIO,
     DROP_PATH,
     rules=(
-        divides("heads", lambda a: c3k2_width(a.c2, a.c3k, a.e, a.attn), "the width of each block (int(c2*e), "
-                "halved if c3k)", _HEADS_FIX),
+        divides(
+            "heads",
+            lambda a: c3k2_width(a.c2, a.c3k, a.e, a.attn),
+            "the width of each block (int(c2*e), halved if c3k)",
+            _HEADS_FIX,
+        ),
         _has_hidden(lambda a: c3k2_width(a.c2, a.c3k, a.e, a.attn), "block width"),
     ),
     summary="YOLO11's C3k2 layout with SAM blocks: a drop-in for a C3k2 row (`c3k, e, attn` as C3k2).",
@@ -495,8 +579,18 @@ class C3k2SAM(C3k2Layout):
         torch.Size([1, 128, 8, 6])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, c3k: bool = False, e: float = 0.5, attn: bool = False,
-                 heads: int = 4, mlp_ratio: float = 2.0, drop_path: float = 0.0):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        c3k: bool = False,
+        e: float = 0.5,
+        attn: bool = False,
+        heads: int = 4,
+        mlp_ratio: float = 2.0,
+        drop_path: float = 0.0,
+    ):
         rates = stage_rates(drop_path, n)
         super().__init__(c1, c2, n, c3k, e, attn, lambda c, j: sam_block(c, heads, mlp_ratio, drop_path=rates[j]))
 
@@ -530,7 +624,15 @@ class C2MSA(C2Layout):
         torch.Size([1, 256, 5, 7])
     """
 
-    def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, heads: int | str = 8, mlp_ratio: float = 2.0,
-                 drop_path: float = 0.0):
+    def __init__(
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        e: float = 0.5,
+        heads: int | str = 8,
+        mlp_ratio: float = 2.0,
+        drop_path: float = 0.0,
+    ):
         rates = stage_rates(drop_path, n)
         super().__init__(c1, c2, n, e, lambda c, j: msa_block(c, heads, mlp_ratio, drop_path=rates[j]))

@@ -30,5 +30,6 @@ def needs_grad(*tensors: torch.Tensor) -> bool:
 
 
 def is_capturing() -> bool:
-    """True while the model is traced, scripted, exported to ONNX or captured by ``torch.export`` (not ``torch.compile``)."""
+    """True while the model is traced, scripted, exported to ONNX or captured by ``torch.export`` (not
+    ``torch.compile``)."""
     return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export() or is_exporting()

@@ -13,15 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 from yolo_hybrid.errors import YoloHybridError
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m yolo_hybrid.study", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m yolo_hybrid.study", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", help="dataset YAML (absolute path; Ultralytics' data=)")
     parser.add_argument("--sets", nargs="+", default=["yolov8"], help="yolov8, yolo11, yolo26: stock and its 4 forms")
     parser.add_argument("--configs", nargs="+", help="instead of --sets: model YAMLs (each with its stock base)")
@@ -34,10 +34,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at once (side by side on one GPU)")
     parser.add_argument("--out", default="benchmarks/results/study", help="path stem of the .json, .md and .png")
     parser.add_argument("--workdir", help="run folders (default: <out>_runs next to the results)")
-    parser.add_argument("--bench", default="benchmarks/results/bench.json",
-                        help="benchmark JSON whose ONNX Runtime latency and GFLOPs the table and plot show")
-    parser.add_argument("--budget-minutes", type=float, default=float("inf"),
-                        help="start no run after this many minutes (runs under way finish; rerun for the rest)")
+    parser.add_argument(
+        "--bench",
+        default="benchmarks/results/bench.json",
+        help="benchmark JSON whose ONNX Runtime latency and GFLOPs the table and plot show",
+    )
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=float("inf"),
+        help="start no run after this many minutes (runs under way finish; rerun for the rest)",
+    )
     parser.add_argument("--credit", default="", help="dataset credit printed under the table (license, source)")
     parser.add_argument("--report-only", action="store_true", help="rewrite .md and .png from the JSON, train nothing")
     return parser
@@ -64,8 +71,10 @@ def main(argv=None) -> int:
         print(stem.with_suffix(".md").read_text())
         return 0
     if not args.data:
-        print("python -m yolo_hybrid.study: --data is required (a dataset YAML; the study needs real images)",
-              file=sys.stderr)
+        print(
+            "python -m yolo_hybrid.study: --data is required (a dataset YAML; the study needs real images)",
+            file=sys.stderr,
+        )
         return 2
     from yolo_hybrid.integration.offline import prepare_offline
 
@@ -81,16 +90,33 @@ def main(argv=None) -> int:
             raise YoloHybridError(f"--configs lacks the stock base of some models: add {' '.join(missing)}")
         data = str(Path(args.data).resolve())
         dataset = dataset_fingerprint(data)
-        protocol = {"dataset": dataset, "imgsz": args.imgsz, "epochs": args.epochs, "batch": args.batch,
-                    "scale": args.scale, "device_type": "cpu" if args.device == "cpu" else "cuda",
-                    "recipe": "Ultralytics defaults, from scratch, no per-model setting", "credit": args.credit}
-        study = Study(configs, args.seeds, protocol, data, stem, workdir, args.device, args.jobs,
-                      has_test="test" in dataset["images"])
+        protocol = {
+            "dataset": dataset,
+            "imgsz": args.imgsz,
+            "epochs": args.epochs,
+            "batch": args.batch,
+            "scale": args.scale,
+            "device_type": "cpu" if args.device == "cpu" else "cuda",
+            "recipe": "Ultralytics defaults, from scratch, no per-model setting",
+            "credit": args.credit,
+        }
+        study = Study(
+            configs,
+            args.seeds,
+            protocol,
+            data,
+            stem,
+            workdir,
+            args.device,
+            args.jobs,
+            has_test="test" in dataset["images"],
+        )
     except YoloHybridError as e:
         print(f"python -m yolo_hybrid.study: {e}", file=sys.stderr)
         return 2
-    failed = study.run(on_save=lambda report: _write_report(report, stem, args.bench),
-                       budget_s=args.budget_minutes * 60)
+    failed = study.run(
+        on_save=lambda report: _write_report(report, stem, args.bench), budget_s=args.budget_minutes * 60
+    )
     print(stem.with_suffix(".md").read_text())
     print(f"wrote {stem}.json, {stem}.md, {stem}.png")
     if failed:

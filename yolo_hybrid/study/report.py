@@ -17,9 +17,22 @@ __all__ = ["summarize", "check_study", "markdown", "plot", "latency_from_bench",
 
 METRICS = (("val", "map50_95"), ("val", "map50"), ("test", "map50_95"), ("test", "map50"))
 _RUN_SCHEMA = {
-    "config": str, "seed": int, "epochs": int, "imgsz": int, "batch": int, "device": str, "protocol": dict,
-    "train_seconds": (int, float), "eval_seconds": (int, float), "seconds_per_epoch": (int, float, type(None)), "resumed_at": list,
-    "peak_rss_mib": (int, float), "val": dict, "test": (dict, type(None)), "versions": dict, "started": str,
+    "config": str,
+    "seed": int,
+    "epochs": int,
+    "imgsz": int,
+    "batch": int,
+    "device": str,
+    "protocol": dict,
+    "train_seconds": (int, float),
+    "eval_seconds": (int, float),
+    "seconds_per_epoch": (int, float, type(None)),
+    "resumed_at": list,
+    "peak_rss_mib": (int, float),
+    "val": dict,
+    "test": (dict, type(None)),
+    "versions": dict,
+    "started": str,
     "finished": str,
 }
 _SPLIT_SCHEMA = {"map50_95": float, "map50": float, "per_class_map50_95": dict}
@@ -31,8 +44,10 @@ def latency_from_bench(bench_json: str | Path | None) -> dict:
     if not bench_json or not Path(bench_json).exists():
         return {}
     rows = json.loads(Path(bench_json).read_text())["rows"]
-    return {r["model"]: {"onnx_ms": r.get("onnx_ms"), "torch_ms": r.get("torch_ms"), "gflops": r.get("gflops")}
-            for r in rows}
+    return {
+        r["model"]: {"onnx_ms": r.get("onnx_ms"), "torch_ms": r.get("torch_ms"), "gflops": r.get("gflops")}
+        for r in rows
+    }
 
 
 def summarize(report: dict, latency: dict | None = None) -> dict:
@@ -66,8 +81,9 @@ def summarize(report: dict, latency: dict | None = None) -> dict:
         cost, base_cost = latency.get(config, {}), latency.get(base, {})
         entry["gflops"] = cost.get("gflops")
         entry["onnx_ms"] = cost.get("onnx_ms")
-        entry["onnx_ratio_to_base"] = (cost["onnx_ms"] / base_cost["onnx_ms"]
-                                       if cost.get("onnx_ms") and base_cost.get("onnx_ms") else None)
+        entry["onnx_ratio_to_base"] = (
+            cost["onnx_ms"] / base_cost["onnx_ms"] if cost.get("onnx_ms") and base_cost.get("onnx_ms") else None
+        )
         summary[config] = entry
     return summary
 
@@ -130,7 +146,8 @@ def markdown(report: dict) -> str:
         f"{p['scale']}, {p['imgsz']} px, {p['epochs']} epochs, batch {p['batch']}, seeds "
         f"{', '.join(map(str, report['seeds']))}, on {devices or p['device_type']}; best epoch chosen on val, "
         "test evaluated once per run. Mean ± sd over seeds; Δ = paired difference to the stock base (same seed) with "
-        "its 95 % t interval and the verdict read from it.")
+        "its 95 % t interval and the verdict read from it."
+    )
     lines = [
         *textwrap.wrap(protocol, 118, break_on_hyphens=False),
         "",
@@ -146,7 +163,8 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| `{config}` | {len(s['seeds'])} | {_mean_sd(s['val_map50_95'])} | {_diff(s.get('diff_val_map50_95'))} | "
             f"{_mean_sd(s['test_map50_95'])} | {_diff(s.get('diff_test_map50_95'))} | {_mean_sd(s['val_map50'])} | "
-            f"{ratio} | {gflops} | {sec} |")
+            f"{ratio} | {gflops} | {sec} |"
+        )
     if p.get("credit"):
         lines += ["", *textwrap.wrap(f"Dataset credit: {p['credit']}", 118, break_on_hyphens=False)]
     return "\n".join(lines) + "\n"
@@ -170,8 +188,14 @@ def plot(report: dict, path: Path) -> None:
             if m["mean"] is None or not s.get("onnx_ms"):
                 continue
             stock = s["base"] == config
-            ax.errorbar(s["onnx_ms"], m["mean"], yerr=m["sd"] or 0, fmt="s" if stock else "o", capsize=3,
-                        color="black" if stock else None)
+            ax.errorbar(
+                s["onnx_ms"],
+                m["mean"],
+                yerr=m["sd"] or 0,
+                fmt="s" if stock else "o",
+                capsize=3,
+                color="black" if stock else None,
+            )
             xs.append(s["onnx_ms"])
             ys.append(m["mean"])
             names.append(Path(config).stem)

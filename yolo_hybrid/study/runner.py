@@ -72,8 +72,13 @@ def _git_commit() -> str | None:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         # results written while the study runs (its own JSON among them) do not make the code dirty
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                ":(exclude)benchmarks/results"], cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/results"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if commit.returncode:
@@ -88,17 +93,31 @@ def versions() -> dict:
 
     import yolo_hybrid
 
-    return {"torch": torch.__version__, "ultralytics": ultralytics.__version__, "yolo_hybrid": yolo_hybrid.__version__,
-            "python": platform.python_version(), "commit": _git_commit()}
+    return {
+        "torch": torch.__version__,
+        "ultralytics": ultralytics.__version__,
+        "yolo_hybrid": yolo_hybrid.__version__,
+        "python": platform.python_version(),
+        "commit": _git_commit(),
+    }
 
 
 def _evaluate(weights: Path, data: str, split: str, spec: dict) -> dict | None:
     """mAP50-95, mAP50 and per-class AP50-95 of ``weights`` on one split of ``data``."""
     from ultralytics import YOLO
 
-    metrics = YOLO(str(weights)).val(data=data, split=split, imgsz=spec["imgsz"], batch=spec["batch"],
-                                     device=spec["device"], plots=False, verbose=False,
-                                     project=str(Path(spec["run_dir"]) / "eval"), name=split, exist_ok=True)
+    metrics = YOLO(str(weights)).val(
+        data=data,
+        split=split,
+        imgsz=spec["imgsz"],
+        batch=spec["batch"],
+        device=spec["device"],
+        plots=False,
+        verbose=False,
+        project=str(Path(spec["run_dir"]) / "eval"),
+        name=split,
+        exist_ok=True,
+    )
     box = metrics.box
     per_class = {metrics.names[int(c)]: float(box.all_ap[i].mean()) for i, c in enumerate(box.ap_class_index)}
     return {"map50_95": float(box.map), "map50": float(box.map50), "per_class_map50_95": per_class}
@@ -168,9 +187,18 @@ def train_and_evaluate(spec: dict) -> dict:
         log_attempt()
         model = YOLO(spec["config"])
         model.add_callback("on_fit_epoch_end", log_attempt)
-        model.train(data=spec["data"], epochs=spec["epochs"], imgsz=spec["imgsz"], batch=spec["batch"],
-                    device=spec["device"], seed=spec["seed"], project=str(run_dir.parent), name=run_dir.name,
-                    exist_ok=True, plots=False)
+        model.train(
+            data=spec["data"],
+            epochs=spec["epochs"],
+            imgsz=spec["imgsz"],
+            batch=spec["batch"],
+            device=spec["device"],
+            seed=spec["seed"],
+            project=str(run_dir.parent),
+            name=run_dir.name,
+            exist_ok=True,
+            plots=False,
+        )
     elif 0 <= epoch < spec["epochs"] - 1:
         print(f"[study] resuming {run_dir.name} at epoch {epoch + 2} of {spec['epochs']}", flush=True)
         log_attempt()
@@ -188,13 +216,23 @@ def train_and_evaluate(spec: dict) -> dict:
     val = _evaluate(best, spec["data"], "val", spec)
     test = _evaluate(best, spec["data"], "test", spec) if spec["has_test"] else None
     record = {
-        "config": spec["config"], "seed": spec["seed"], "epochs": spec["epochs"], "imgsz": spec["imgsz"],
-        "batch": spec["batch"], "device": device_name(spec["device"]), "protocol": spec["protocol"],
+        "config": spec["config"],
+        "seed": spec["seed"],
+        "epochs": spec["epochs"],
+        "imgsz": spec["imgsz"],
+        "batch": spec["batch"],
+        "device": device_name(spec["device"]),
+        "protocol": spec["protocol"],
         "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(train_seconds / epochs_timed, 2) if epochs_timed else None,
-        "resumed_at": [a["first_epoch"] for a in attempts[1:] if a["first_epoch"] < spec["epochs"]], **_peak_memory_mib(spec["device"]),
-        "eval_seconds": round(time.perf_counter() - eval_began, 1), "val": val, "test": test,
-        "versions": versions(), "started": started, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "resumed_at": [a["first_epoch"] for a in attempts[1:] if a["first_epoch"] < spec["epochs"]],
+        **_peak_memory_mib(spec["device"]),
+        "eval_seconds": round(time.perf_counter() - eval_began, 1),
+        "val": val,
+        "test": test,
+        "versions": versions(),
+        "started": started,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     tmp = run_dir / "result.json.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n")

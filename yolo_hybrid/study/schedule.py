@@ -25,7 +25,8 @@ SETS = ("yolov8", "yolo11", "yolo26")
 
 
 def study_configs(sets, scale: str = "n") -> list[str]:
-    """Each set's stock model and its four forms at ``scale``: ``["yolov8"]`` -> ``yolov8n.yaml``, ``yolov8n-bot3``..."""
+    """Each set's stock model and its four forms at ``scale``: ``["yolov8"]`` -> ``yolov8n.yaml``,
+    ``yolov8n-bot3``..."""
     unknown = [s for s in sets if s not in SETS]
     if unknown:
         raise YoloHybridError(f"--sets {' '.join(unknown)}: unknown; the sets are {', '.join(SETS)}")
@@ -47,8 +48,11 @@ def _split_images(root: Path, entry) -> list[Path]:
         if p.is_dir():
             paths += sorted(q for q in p.rglob("*") if q.suffix[1:].lower() in IMG_FORMATS)
         elif p.is_file():  # a .txt list of image paths
-            paths += [Path(line.strip()) if Path(line.strip()).is_absolute() else p.parent / line.strip()
-                      for line in p.read_text().splitlines() if line.strip()]
+            paths += [
+                Path(line.strip()) if Path(line.strip()).is_absolute() else p.parent / line.strip()
+                for line in p.read_text().splitlines()
+                if line.strip()
+            ]
     return paths
 
 
@@ -86,8 +90,12 @@ def dataset_fingerprint(data: str | Path) -> dict:
             raise YoloHybridError(f"--data {data}: no '{split}' split; the study trains on train and chooses on val")
     names = spec.get("names")
     names = list(names.values()) if isinstance(names, dict) else list(names or [])
-    return {"name": data.parent.name if data.stem == "data" else data.stem, "images": counts, "classes": names,
-            "labels_sha256": digest.hexdigest()}
+    return {
+        "name": data.parent.name if data.stem == "data" else data.stem,
+        "images": counts,
+        "classes": names,
+        "labels_sha256": digest.hexdigest(),
+    }
 
 
 def _die_with_parent() -> None:
@@ -109,7 +117,9 @@ def _bar(done: int, total: int, width: int = 24) -> str:
 
 def _clock(seconds: float) -> str:
     seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )
 
 
 class Study:
@@ -126,8 +136,18 @@ class Study:
         jobs (int): Runs trained at once (several models side by side on one GPU; 1 on a CPU).
     """
 
-    def __init__(self, configs, seeds, protocol: dict, data: str, out: Path, workdir: Path, device: str = "cpu",
-                 jobs: int = 1, has_test: bool = True):
+    def __init__(
+        self,
+        configs,
+        seeds,
+        protocol: dict,
+        data: str,
+        out: Path,
+        workdir: Path,
+        device: str = "cpu",
+        jobs: int = 1,
+        has_test: bool = True,
+    ):
         self.configs, self.seeds, self.protocol, self.data = list(configs), list(seeds), protocol, str(data)
         self.out, self.workdir, self.device, self.jobs, self.has_test = Path(out), Path(workdir), device, jobs, has_test
         self.path = self.out.with_suffix(".json")
@@ -135,11 +155,15 @@ class Study:
         if self.path.exists():
             previous = json.loads(self.path.read_text())
             if previous.get("protocol") != protocol:
-                changed = sorted(k for k in {**protocol, **previous.get("protocol", {})}
-                                 if protocol.get(k) != previous.get("protocol", {}).get(k))
+                changed = sorted(
+                    k
+                    for k in {**protocol, **previous.get("protocol", {})}
+                    if protocol.get(k) != previous.get("protocol", {}).get(k)
+                )
                 raise YoloHybridError(
                     f"{self.path} holds a study with another protocol (differs in: {', '.join(changed)}); "
-                    "a study never mixes protocols: give another --out, or move that file away to start over")
+                    "a study never mixes protocols: give another --out, or move that file away to start over"
+                )
             self.runs = {(r["config"], r["seed"]): r for r in previous.get("runs", [])}
 
     def run_dir(self, config: str, seed: int) -> Path:
@@ -162,8 +186,13 @@ class Study:
         return todo
 
     def save(self, on_save=None) -> None:
-        ordered = sorted(self.runs.values(), key=lambda r: (r["seed"], self.configs.index(r["config"])
-                                                            if r["config"] in self.configs else len(self.configs)))
+        ordered = sorted(
+            self.runs.values(),
+            key=lambda r: (
+                r["seed"],
+                self.configs.index(r["config"]) if r["config"] in self.configs else len(self.configs),
+            ),
+        )
         report = {"protocol": self.protocol, "configs": self.configs, "seeds": self.seeds, "runs": ordered}
         if on_save is not None:
             report = on_save(report)
@@ -174,13 +203,26 @@ class Study:
     def _start(self, config: str, seed: int) -> subprocess.Popen:
         run_dir = self.run_dir(config, seed)
         run_dir.mkdir(parents=True, exist_ok=True)
-        spec = {"config": config, "seed": seed, "data": self.data, "epochs": self.protocol["epochs"],
-                "imgsz": self.protocol["imgsz"], "batch": self.protocol["batch"], "device": self.device,
-                "run_dir": str(run_dir), "has_test": self.has_test, "protocol": self.protocol}
+        spec = {
+            "config": config,
+            "seed": seed,
+            "data": self.data,
+            "epochs": self.protocol["epochs"],
+            "imgsz": self.protocol["imgsz"],
+            "batch": self.protocol["batch"],
+            "device": self.device,
+            "run_dir": str(run_dir),
+            "has_test": self.has_test,
+            "protocol": self.protocol,
+        }
         log = open(run_dir / "train.log", "a")  # noqa: SIM115 (closed when the child is reaped)
-        proc = subprocess.Popen([sys.executable, "-m", "yolo_hybrid.study.runner", json.dumps(spec)], stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "yolo_hybrid.study.runner", json.dumps(spec)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
         proc.log = log
         return proc
 
@@ -224,16 +266,22 @@ class Study:
                     self.save(on_save)
                     finished += 1
                     val = self.runs[key]["val"]
-                    echo(f"[study] done {key[0]} seed {key[1]}: val mAP50-95 {val['map50_95']:.3f}, "
-                         f"mAP50 {val['map50']:.3f}")
+                    echo(
+                        f"[study] done {key[0]} seed {key[1]}: val mAP50-95 {val['map50_95']:.3f}, "
+                        f"mAP50 {val['map50']:.3f}"
+                    )
                 else:
                     failed.append(key)
                     tail = (self.run_dir(*key) / "train.log").read_text(errors="replace")[-2000:]
-                    echo(f"[study] FAILED {key[0]} seed {key[1]} (exit {proc.returncode}); end of its train.log:\n{tail}")
+                    echo(
+                        f"[study] FAILED {key[0]} seed {key[1]} (exit {proc.returncode}); end of its train.log:\n{tail}"
+                    )
                 done = done_before + finished + len(failed)
                 elapsed = time.perf_counter() - began
                 remaining = total - done
                 eta = elapsed / max(finished + len(failed), 1) * remaining
-                echo(f"[study] {_bar(done, total)} {done}/{total} runs, {_clock(elapsed)} elapsed, "
-                     f"ETA {_clock(eta) if remaining else '0m00s'}")
+                echo(
+                    f"[study] {_bar(done, total)} {done}/{total} runs, {_clock(elapsed)} elapsed, "
+                    f"ETA {_clock(eta) if remaining else '0m00s'}"
+                )
         return failed

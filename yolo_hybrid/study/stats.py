@@ -26,8 +26,11 @@ def spread(values: list[float]) -> dict:
     if not values:
         return {"n": 0, "mean": None, "sd": None}
     mean = statistics.fmean(values)
-    return {"n": len(values), "mean": round(mean, 10),
-            "sd": round(statistics.stdev(values), 10) if len(values) > 1 else None}
+    return {
+        "n": len(values),
+        "mean": round(mean, 10),
+        "sd": round(statistics.stdev(values), 10) if len(values) > 1 else None,
+    }
 
 
 def _t_cdf(x: float, df: int) -> float:
@@ -77,7 +80,7 @@ def paired_interval(ours: dict[int, float], base: dict[int, float], level: float
     """
     seeds = sorted(set(ours) & set(base))
     diffs = [ours[s] - base[s] for s in seeds]
-    out = {"n": len(diffs), "seeds": seeds, **{k: None for k in ("mean", "sd", "low", "high")}}
+    out = {"n": len(diffs), "seeds": seeds, **dict.fromkeys(("mean", "sd", "low", "high"))}
     if not diffs:
         return {**out, "verdict": "too few seeds"}
     out["mean"] = statistics.fmean(diffs)
