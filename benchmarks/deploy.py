@@ -1,7 +1,8 @@
 """Deployment matrix: each bundled config next to the stock model of the same task, in every export target, one run.
 
     python benchmarks/deploy.py [--tasks detect segment ...] [--families bot3 cot smt cmt] [--targets onnx ncnn ...]
-                                [--generation yolov8|yolo11|yolo26] [--epochs 30] [--imgsz 160] [--readme]
+                                [--generation yolov8|yolo11|yolo26] [--epochs 30] [--imgsz 160] [--docs]
+    python benchmarks/deploy.py --render benchmarks/results/deploy.json --docs [--check]
 
 Per task, the stock model of the generation (YOLOv8n by default) and our configs at scale n are trained briefly on the
 synthetic data of that task (so there are predictions to compare), then each is exported by Ultralytics' exporter to
@@ -11,7 +12,9 @@ exported or the converter's error, the largest absolute difference of the raw ou
 fixed input, whether the predictions on the validation images are the same, and the file size. Int8 targets calibrate
 on the training images and report their drift only: the same difference, and how many of PyTorch's predictions they
 find again (same class, IoU >= 0.5), next to the stock model's, with no parity claim.
-Writes ``benchmarks/results/deploy.json`` and ``deploy.md``; ``--readme`` also replaces the README's table.
+Writes ``benchmarks/results/deploy.json`` and ``deploy.md``; ``--docs`` also replaces the table of docs/deployment.md
+(between ``<!-- deploy-table:start -->`` and ``<!-- deploy-table:end -->``). ``--render JSON --docs --check`` writes
+nothing and exits 1 if the page's table is not the one that JSON gives (checked by tests/test_generated.py).
 Run it in the deploy venv (``scripts/setup_deploy.sh``) for the heavy toolchains; targets not installed are listed as
 such.
 """
@@ -22,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import sys
 import tempfile
 import textwrap
@@ -39,7 +41,10 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 from yolo_hybrid.data import make_dataset  # noqa: E402
 from yolo_hybrid.integration.deploy import MATCH_IOU, STOCK_PREFIX, TARGETS, TOLERANCE, Outcome, available, deploys  # noqa: E402
 
-README_START, README_END = "<!-- deploy-table:start -->", "<!-- deploy-table:end -->"
+sys.path.insert(0, str(HERE.parent / "tools"))
+from generated import update  # noqa: E402  (tools/generated.py: the shared writer of generated sections)
+
+PAGE = HERE.parent / "docs" / "deployment.md"
 
 
 def train(cfg: str, data: Path, epochs: int, imgsz: int, project: Path) -> str:
@@ -151,12 +156,21 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=600, help="seconds per export and check (a hung runtime)")
     parser.add_argument("--out", default=str(HERE / "results" / "deploy.json"))
-    parser.add_argument("--readme", action="store_true", help="replace the README's deployment table")
-    parser.add_argument("--render", default=None, help="only write the Markdown (and --readme) from this JSON")
+    parser.add_argument(
+        "--docs", "--readme", dest="docs", action="store_true", help="replace the table of docs/deployment.md"
+    )
+    parser.add_argument("--render", default=None, help="only write the Markdown (and --docs) from this JSON")
+    parser.add_argument("--check", action="store_true", help="with --render: exit 1 if the page's table is stale")
     args = parser.parse_args(argv)
+    if args.check and not args.render:
+        parser.error("--check needs --render JSON")
     if args.render:
         report = json.loads(Path(args.render).read_text())
-        return publish(report, Path(args.render), args.readme)
+        if args.check:
+            table = markdown(report["results"], list(report["results"][0]["targets"]) if report["results"] else [])
+            fix = f"python benchmarks/deploy.py --render {args.render} --docs"
+            return update(PAGE, {"deploy-table": table}, check=True, fix=fix)
+        return publish(report, Path(args.render), args.docs)
     import ultralytics
 
     from yolo_hybrid.integration.deploy import check_target_isolated
@@ -209,25 +223,19 @@ def main(argv=None) -> int:
         "installed": installed,
         "results": results,
     }
-    return publish(report, Path(args.out), args.readme)
+    return publish(report, Path(args.out), args.docs)
 
 
-def publish(report: dict, out: Path, readme: bool) -> int:
-    """Write the JSON report, its Markdown table, and (``readme``) the README's table."""
+def publish(report: dict, out: Path, docs: bool) -> int:
+    """Write the JSON report, its Markdown table, and (``docs``) the table of docs/deployment.md."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
     targets = list(report["results"][0]["targets"]) if report["results"] else []
     table = markdown(report["results"], targets)
     out.with_suffix(".md").write_text(table)
     print("\n" + table + f"\nwritten: {out}, {out.with_suffix('.md')}")
-    if readme:
-        path = HERE.parent / "README.md"
-        text = path.read_text()
-        pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
-        if not pattern.search(text):
-            raise SystemExit(f"README.md has no {README_START} ... {README_END} block")
-        path.write_text(pattern.sub(lambda _: f"{README_START}\n{table}{README_END}", text))
-        print("README.md table replaced")
+    if docs:
+        update(PAGE, {"deploy-table": table})
     return 0
 
 

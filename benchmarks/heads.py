@@ -61,7 +61,7 @@ def fixed_heads_yaml(cfg: str, folder: Path) -> Path:
         rows = [row for row in d["backbone"] if row[2] == block]
         if rows and len(rows) != len(counts):
             raise ValueError(f"{cfg}: expected {len(counts)} {block} rows, found {len(rows)}")
-        for row, heads in zip(rows, counts):
+        for row, heads in zip(rows, counts, strict=False):
             row[3] += [spec.default(name) for name in names[len(row[3]) : position + 1]]
             row[3][position] = heads
     path = folder / f"{Path(cfg).stem}-fixed.yaml"
@@ -133,7 +133,8 @@ def main() -> int:
                 row[f"{runtime}_{variant}_ms"] = ms
                 row[f"{runtime}_{variant}_e"] = ms / stock / (models[(cfg, variant)][2] / row["stock_gflops"])
             row[f"{runtime}_paired_shipped_over_fixed"] = statistics.median(
-                new / old for new, old in zip(times[(cfg, "shipped")][runtime], times[(cfg, "fixed")][runtime])
+                new / old
+                for new, old in zip(times[(cfg, "shipped")][runtime], times[(cfg, "fixed")][runtime], strict=False)
             )
         rows.append(row)
     print(f"\n{'model':<18}{'runtime':<9}{'stock ms':>9}{'fixed ms':>10}{'E':>6}{'ms':>9}{'E':>6}{'paired':>10}")

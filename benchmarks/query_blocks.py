@@ -100,7 +100,7 @@ def main() -> int:
                 "blocks_ms": statistics.median(blocks),
                 "whole_ratio": statistics.median(whole) / stock,
                 "blocks_ratio": statistics.median(blocks) / stock,
-                "paired_blocks_over_whole": statistics.median(b / w for b, w in zip(blocks, whole)),
+                "paired_blocks_over_whole": statistics.median(b / w for b, w in zip(blocks, whole, strict=False)),
                 "max_abs_diff": diffs[cfg],
             }
         )

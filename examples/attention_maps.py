@@ -91,12 +91,12 @@ def main(argv=None) -> int:
         model = YOLO(workdir / "runs" / "train" / "weights" / "best.pt")
     names = model.names
     per_class = [sorted(d.glob("*.jpg")) for d in sorted((data / "val").iterdir())]
-    paths = [p for group in zip(*per_class) for p in group][: args.images]  # round-robin over the classes
+    paths = [p for group in zip(*per_class, strict=False) for p in group][: args.images]  # round-robin over the classes
     images = [letterbox_square(cv2.imread(str(p)), args.imgsz) for p in paths]
     batch = torch.from_numpy(np.stack([im[:, :, ::-1] for im in images])).permute(0, 3, 1, 2).float() / 255
     probs, maps = attention_maps(model.model.float().eval(), batch)
     tiles = []
-    for path, image, p, m in zip(paths, images, probs, maps):
+    for path, image, p, m in zip(paths, images, probs, maps, strict=False):
         m = m.numpy()
         weights = m / max(float(m.sum()), 1e-12)
         entropy = float(-(weights * np.log(weights + 1e-12)).sum() / math.log(weights.size))

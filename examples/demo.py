@@ -121,7 +121,12 @@ def main(argv=None) -> int:
         reference = exported.predict(str(image), imgsz=args.imgsz, conf=0.25, device="cpu", verbose=False)[0]
         ours = standalone[str(image)]
         worst = max(
-            (abs(a - b) for d, r in zip(ours, reference.boxes.xyxy.tolist()) for a, b in zip(d["box"], r)), default=0.0
+            (
+                abs(a - b)
+                for d, r in zip(ours, reference.boxes.xyxy.tolist(), strict=False)
+                for a, b in zip(d["box"], r, strict=False)
+            ),
+            default=0.0,
         )
         same = len(ours) == len(reference.boxes) and [d["class"] for d in ours] == reference.boxes.cls.int().tolist()
         print(

@@ -1,8 +1,9 @@
-"""Render the version group's results (``ultralytics-<version>.json``, one per release) as README's Compatibility table.
+"""Render the version group's results (``ultralytics-<version>.json``, one per release) as the Compatibility table
+of docs/compatibility.md.
 
     python scripts/compat_table.py --results DIR            # print the Markdown
-    python scripts/compat_table.py --results DIR --write    # put it into README.md between the markers
-    python scripts/compat_table.py --results DIR --check    # exit 1 (with a diff) if README's table is not this run's
+    python scripts/compat_table.py --results DIR --write    # put it into docs/compatibility.md between the markers
+    python scripts/compat_table.py --results DIR --check    # exit 1 (with a diff) if the page's table is not this run's
 
 Rows are releases (newest first), columns the checks of ``tests/versions/test_matrix.py``; a cell is ``passed/run``,
 failures name the config and point to a numbered note holding the message (also used for the stock probes' known
@@ -13,14 +14,16 @@ no paths), so a rerun on the same code gives the same text.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- compat-table:start -->", "<!-- compat-table:end -->"
+sys.path.insert(0, str(ROOT / "tools"))
+from generated import update  # noqa: E402  (tools/generated.py: the shared writer of generated sections)
+
+PAGE = ROOT / "docs" / "compatibility.md"
 COLUMNS = [  # (check, header)
     ("build", "builds by bare name, forward"),
     ("predict", "eval forward + predict"),
@@ -140,43 +143,20 @@ def render(runs: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_block(text: str) -> tuple[int, int]:
-    start, end = text.find(START), text.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"README.md has no {START} ... {END} block")
-    return start + len(START), end
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", required=True, type=Path, help="folder of ultralytics-<version>.json files")
-    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--page", "--readme", dest="page", type=Path, default=PAGE, help="the page holding the table")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--write", action="store_true", help="write the table into the README")
-    mode.add_argument("--check", action="store_true", help="exit 1 if the README's table differs from this run")
+    mode.add_argument("--write", action="store_true", help="write the table into the page")
+    mode.add_argument("--check", action="store_true", help="exit 1 if the page's table differs from this run")
     args = parser.parse_args(argv)
     table = render(load(args.results))
     if not (args.write or args.check):
         print(table, end="")
         return 0
-    text = args.readme.read_text()
-    start, end = readme_block(text)
-    new = f"\n{table}"
-    if args.write:
-        args.readme.write_text(text[:start] + new + text[end:])
-        print(f"[compat-table] {args.readme.name} updated from {args.results}")
-        return 0
-    if text[start:end] == new:
-        print(f"[compat-table] {args.readme.name}'s Compatibility table matches this run")
-        return 0
-    diff = difflib.unified_diff(text[start:end].splitlines(), new.splitlines(), "README.md", "this run", lineterm="")
-    print("\n".join(diff), file=sys.stderr)
-    print(
-        f"[compat-table] {args.readme.name}'s Compatibility table differs from this run. If the change is intended: "
-        f"python scripts/compat_table.py --results {args.results} --write",
-        file=sys.stderr,
-    )
-    return 1
+    fix = f"python scripts/compat_table.py --results {args.results} --write (if the change is intended)"
+    return update(args.page, {"compat-table": table}, check=args.check, fix=fix)
 
 
 if __name__ == "__main__":

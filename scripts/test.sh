@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The tests, from a fresh clone: set up .venv, lint (scripts/lint.sh: ruff, fails on a violation) and run the main
-# pytest suite; then the Ultralytics version matrix
-# (scripts/test_versions.sh: older releases side by side in .venv-versions, the `versions` group once per release,
-# README's Compatibility table checked against the run); then set up .venv-deploy (the pinned export toolchains,
+# The tests, from a fresh clone: set up .venv; lint (scripts/lint.sh: ruff, fails on a violation); the wheel smoke
+# (scripts/wheel_smoke.sh: build, twine/check-wheel-contents, the wheel in a clean venv, stock CLI train/export
+# offline); build the docs (scripts/docs.sh: mkdocs --strict); the main pytest suite (with every README/docs snippet
+# and docstring example, tests/test_docs.py); then the Ultralytics version matrix (scripts/test_versions.sh: older
+# releases side by side in .venv-versions, the `versions` group once per release, the Compatibility table of
+# docs/compatibility.md checked against the run); then set up .venv-deploy (the pinned export toolchains,
 # scripts/setup_deploy.sh) and run the deploy group (tests marked `deploy`) there.
 # The main suite and the deploy group run on one pytest-xdist worker per core, at most 4 (on CI's 2 cores the main
 # suite took 9:45 against 18:19 in one process); YOLO_HYBRID_TEST_WORKERS=N sets the number (0: one process, e.g. to
 # debug with -s or pdb).
 # Extra arguments go to every pytest run. YOLO_HYBRID_VERSIONS=0 skips the version matrix, YOLO_HYBRID_DEPLOY=0 the
-# deploy group.
+# deploy group, YOLO_HYBRID_WHEEL_SMOKE=0 the wheel smoke.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/lint.sh
+bash scripts/wheel_smoke.sh
+bash scripts/docs.sh
 source scripts/workers.sh
 set +e
 .venv/bin/python -m pytest -n "$workers" --dist worksteal "$@"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The Ultralytics version matrix: the `versions` test group (tests/versions) once per release of
 # requirements-versions.txt, each selected through PYTHONPATH from .venv-versions (scripts/setup_versions.sh), then
-# once for .venv's own pinned release (requirements-dev.txt); then README's Compatibility table is checked against
+# once for .venv's own pinned release (requirements-dev.txt); then the Compatibility table of docs/compatibility.md is
+# checked against
 # the run (scripts/compat_table.py --check). Needs .venv (scripts/setup.sh). Extra arguments go to every pytest run.
 #   YOLO_HYBRID_VERSIONS=0                  skip the matrix (what scripts/test.sh honours)
 #   YOLO_HYBRID_VERSIONS="8.2.103 8.4.190"  only these releases (the table check is then skipped)
 #   YOLO_HYBRID_COMPAT_DIR=dir              keep the per-release JSON results there (default: a fresh temp dir)
-#   YOLO_HYBRID_COMPAT_WRITE=1              write the table into README.md instead of checking it
+#   YOLO_HYBRID_COMPAT_WRITE=1              write the table into docs/compatibility.md instead of checking it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${YOLO_HYBRID_VERSIONS:-}" = "0" ]; then
@@ -76,6 +77,6 @@ if [ "$complete" = "1" ] && [ "${YOLO_HYBRID_COMPAT_WRITE:-0}" = "1" ]; then
 elif [ "$complete" = "1" ]; then
   .venv/bin/python scripts/compat_table.py --results "$results" --check || status=1
 else
-  echo "[versions] README table check skipped (a subset of releases or tests); results in $results"
+  echo "[versions] Compatibility table check skipped (a subset of releases or tests); results in $results"
 fi
 exit "$status"

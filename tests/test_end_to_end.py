@@ -166,13 +166,13 @@ def test_standalone_onnxruntime_detector_matches_ultralytics(trained, tmp_path):
         ref = exported.predict(image, imgsz=IMGSZ, conf=conf, device="cpu", verbose=False)[0].boxes
         ours = standalone[image]
         assert len(ours) == len(ref), (image, len(ours), len(ref))
-        for box, score, cls in zip(ref.xyxy.tolist(), ref.conf.tolist(), ref.cls.int().tolist()):
+        for box, score, cls in zip(ref.xyxy.tolist(), ref.conf.tolist(), ref.cls.int().tolist(), strict=False):
             match = [
                 d
                 for d in ours
                 if d["class"] == cls
                 and abs(d["score"] - score) < 1e-4
-                and max(abs(a - b) for a, b in zip(d["box"], box)) < 0.5
+                and max(abs(a - b) for a, b in zip(d["box"], box, strict=False)) < 0.5
             ]
             assert match, (image, box, score, cls)
             compared += 1
@@ -283,7 +283,7 @@ def test_yolo26_hybrid_validates_predicts_and_exports(trained26):
         # The same scores; the same box and class for every score no other candidate shares. Tied scores (a 1-epoch
         # model has many) are ordered arbitrarily by top-k, in ONNX Runtime as in PyTorch: stock yolo26n does the same.
         np.testing.assert_allclose(np.sort(got[..., 4], 1), np.sort(expected[..., 4], 1), rtol=1e-3, atol=1e-4)
-        for image_got, image_expected in zip(got, expected):
+        for image_got, image_expected in zip(got, expected, strict=False):
             gaps = np.abs(image_got[:, None, 4] - image_got[None, :, 4]) + np.eye(len(image_got))
             unique = gaps.min(1) > 1e-4
             distance = np.abs(image_got[unique, None, :] - image_expected[None, :, :]).max(-1).min(1)

@@ -4,6 +4,7 @@ do."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_clustered_labels_do_not_cover_each_other_markers_or_the_frame():
     renderer = fig.canvas.get_renderer()
     boxes = [_box(Text.get_window_extent(a, renderer)) for a in annotations]  # the text alone, not its leader
     frame = _box(ax.get_window_extent(renderer))
-    points = ax.transData.transform(list(zip(xs, ys)))
+    points = ax.transData.transform(list(zip(xs, ys, strict=False)))
     markers = [(x - MARKER_PX, y - MARKER_PX, x + MARKER_PX, y + MARKER_PX) for x, y in points]
     assert [a.get_text() for a in annotations] == labels
     for (i, a), (j, b) in itertools.combinations(enumerate(boxes), 2):
@@ -51,6 +52,10 @@ def test_clustered_labels_do_not_cover_each_other_markers_or_the_frame():
     for i, box in enumerate(boxes):
         assert not any(_overlap(box, marker) for marker in markers), labels[i]
         assert frame[0] <= box[0] and box[2] <= frame[2] and frame[1] <= box[1] and box[3] <= frame[3], labels[i]
+        # each label reads as its point's: right beside it (under 10 pt), or tied to it by a leader
+        (x, y), leader = points[i], annotations[i].arrow_patch
+        near = math.hypot(max(box[0] - x, 0, x - box[2]), max(box[1] - y, 0, y - box[3])) < 10 * 120 / 72
+        assert near or (leader is not None and annotations[i].xy == (xs[i], ys[i])), labels[i]
     plt.close(fig)
 
 
@@ -62,5 +67,5 @@ def test_a_label_that_had_to_move_is_tied_to_its_point():
     moved = [a for a in annotations[:-1] if a.arrow_patch is not None]
     assert moved  # four markers overlap: at most one label fits beside them without a leader
     for a in moved:
-        assert a.xy in list(zip(xs, ys))  # the leader ends at the point the label names
+        assert a.xy in list(zip(xs, ys, strict=False))  # the leader ends at the point the label names
     plt.close(fig)

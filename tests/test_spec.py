@@ -1,5 +1,5 @@
 """The declarative block descriptions: argument kinds never coerce, the decorator validates every construction, and
-the README's block table is the one they generate."""
+the block tables of docs/blocks/ are the ones they generate."""
 
 from __future__ import annotations
 
@@ -177,7 +177,7 @@ def test_every_yaml_block_is_described():
         assert all(a.fix and a.doc for a in spec.args), name
 
 
-def test_readme_block_table_is_generated():
+def test_docs_block_tables_are_generated():
     proc = subprocess.run(
         [sys.executable, "tools/update_block_table.py", "--check"], cwd=ROOT, capture_output=True, text=True
     )

@@ -48,6 +48,7 @@ def register_block(
     name collisions, and how plugins are discovered in every process (entry points, ``YOLO_HYBRID_BLOCKS``).
 
     Examples:
+        >>> import torch.nn as nn
         >>> @register_block(kind="base")
         ... class Gate(nn.Module):
         ...     def __init__(self, c1, c2): ...

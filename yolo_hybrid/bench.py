@@ -415,7 +415,7 @@ def _ratios(row: dict, ref: dict | None) -> dict:
     for key, times in row.get("rounds", {}).items():
         ref_times = ref.get("rounds", {}).get(key, [])
         if key in ratios and times and len(times) == len(ref_times) and all(ref_times):
-            ratios[key] = statistics.median(t / r for t, r in zip(times, ref_times))
+            ratios[key] = statistics.median(t / r for t, r in zip(times, ref_times, strict=False))
     return ratios
 
 
@@ -510,8 +510,8 @@ def plot(report: dict, path: Path) -> None:
         len(runtimes), len(scales), figsize=(6.5 * len(scales), 4.8 * len(runtimes)), squeeze=False
     )
     labelled = []
-    for (key, title), row_axes in zip(runtimes, axes):
-        for scale, ax in zip(scales, row_axes):
+    for (key, title), row_axes in zip(runtimes, axes, strict=False):
+        for scale, ax in zip(scales, row_axes, strict=False):
             rows = [r for r in report["rows"] if r["scale"] == scale and r[key] is not None]
             for r in rows:
                 base, _, family = r["family"].partition("-")

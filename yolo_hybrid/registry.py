@@ -34,9 +34,8 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Callable
 
 __all__ = [
     "KINDS",
@@ -85,7 +84,7 @@ class BlockEntry:
 
     @property
     def spec(self):
-        """The class's own ``yaml_spec`` (argument checks, README row), or None."""
+        """The class's own ``yaml_spec`` (argument checks, docs table row), or None."""
         spec = getattr(self.cls, "yaml_spec", None)
         return spec if getattr(spec, "cls", None) is self.cls else None
 

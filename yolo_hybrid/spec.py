@@ -1,17 +1,20 @@
 """One declarative description per YAML block: its arguments (kind, range, default, fix), its parser treatment and the
 rules that tie arguments together.
 
-Validation, error text and the README's block table all come from these descriptions, so a block never checks an
+Validation, error text and the documentation's block tables all come from these descriptions, so a block never checks an
 argument by hand. ``@yaml_block`` attaches a ``BlockSpec`` to a class as ``yaml_spec`` and validates every call of its
 constructor (the YAML parser's and a Python user's alike) before the body runs: a bad value is reported with the
 argument's YAML name and position, never as a shape error from inside torch, and never coerced.
 
 Examples:
+    >>> import torch.nn as nn
     >>> @yaml_block("repeat", Arg("e", RATIO, "hidden channel ratio", "e.g. 0.5"))
     ... class MyC3(nn.Module):
     ...     def __init__(self, c1, c2, n=1, e=0.5): ...
     >>> MyC3(64, 64, 1, True)
-    ConfigError: MyC3: e=True (YAML args[1]) must be a number in (0, 1]. Fix: e.g. 0.5
+    Traceback (most recent call last):
+        ...
+    yolo_hybrid.errors.ConfigError: MyC3: e=True (YAML args[1]) must be a number in (0, 1]. Fix: e.g. 0.5
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import functools
 import inspect
 import math
 import re
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 from yolo_hybrid.errors import ConfigError
 
@@ -88,7 +92,7 @@ class Kind(abc.ABC):
 
     @abc.abstractmethod
     def short(self) -> str:
-        """Compact form for the README table, e.g. ``"int >= 1"``."""
+        """Compact form for the block tables, e.g. ``"int >= 1"``."""
 
     def check(self, block: str, arg: str, value, fix: str):
         """Return ``value`` if accepted, else raise ConfigError naming ``block`` and ``arg``."""
@@ -264,7 +268,7 @@ class Arg:
     Args:
         name (str): Parameter name (also the name used in every message).
         kind (Kind): Accepted values.
-        doc (str): What it is, for the README table.
+        doc (str): What it is, for the block tables.
         fix (str): What to write instead, appended to every error about it.
     """
 
@@ -335,14 +339,14 @@ _N = Arg(
 
 
 class BlockSpec:
-    """Everything the YAML parser, the errors and the README need to know about one block.
+    """Everything the YAML parser, the errors and the documentation need to know about one block.
 
     Attributes:
         cls (type): The block class.
         kind (str): ``"repeat"`` (built like C3), ``"base"`` (like Conv) or ``"head"`` (like Classify).
         args (tuple[Arg, ...]): Every parameter after c1/c2 (and n), in signature order.
         rules (tuple[Rule, ...]): Cross-argument constraints.
-        summary (str): One line for the README table.
+        summary (str): One line for the block tables.
         n (Arg | None): Override of the repeat count's kind (e.g. at least 1).
     """
 
@@ -463,7 +467,7 @@ class BlockSpec:
         return None
 
     def table_row(self) -> str:
-        """This block's line in the README's block table."""
+        """This block's line in the documentation's block tables."""
         args = ", ".join(f"`{a.name}={self.default(a.name)!r}` ({a.kind.short()})" for a in self.args)
         head = "`nc`" if self.kind == "head" else "`c2`"
         return f"| `{self.name}` | {_TREATMENT[self.kind]} | {head}{', ' + args if args else ''} | {self.summary} |"
@@ -476,7 +480,7 @@ def yaml_block(kind: str, *args: Arg, rules: tuple[Rule, ...] = (), summary: str
         kind (str): ``"repeat"``, ``"base"`` or ``"head"`` (see ``BlockSpec``).
         *args (Arg): Every constructor parameter after c1, c2 (and n for repeat blocks), in signature order.
         rules (tuple[Rule, ...]): Constraints between arguments.
-        summary (str): One line for the README table.
+        summary (str): One line for the block tables.
         n (Arg | None): Override of the repeat count's kind (default: an integer >= 0, like C3).
     """
     if kind not in KINDS:

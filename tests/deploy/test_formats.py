@@ -4,7 +4,7 @@ Runs in the deploy venv (``scripts/setup_deploy.sh``; ``scripts/test.sh`` runs i
 target the stock YOLOv8n model of the task is exported first, in the same run; where it exports and runs within
 tolerance, ours must too. Where the stock model fails as well, the case is skipped with the converter's message.
 Detection configs go through every target; the other tasks through the quickest toolchains (NCNN, MNN) —
-``benchmarks/deploy.py`` covers every task in every target for the README table.
+``benchmarks/deploy.py`` covers every task in every target for the table of docs/deployment.md.
 Int8 targets (detection) must export and run wherever the stock model's do, with finite outputs of the right shape;
 their drift is reported by the benchmark, not judged here.
 """

@@ -124,7 +124,7 @@ def mismatches(scale: str, repeat_rows: dict | None = None, base_rows: dict | No
 def _compare(stock, ours, replaced, scale: str) -> list[str]:
     a, b = layer_table(stock, scale), layer_table(ours, scale)
     problems = []
-    for i, (s_row, o_row) in enumerate(zip(a, b)):
+    for i, (s_row, o_row) in enumerate(zip(a, b, strict=False)):
         if i in replaced:
             if o_row[0] != replaced[i]:
                 problems.append(f"{scale} layer {i}: built {o_row[0]}, expected {replaced[i]}")

@@ -1,5 +1,6 @@
 """Starting from stock weights: for every bundled config, a stock model of the same base, task and scale loads into
-ours with every unchanged layer's tensors transferred and equal; README's table is this run's; the real checkpoint
+ours with every unchanged layer's tensors transferred and equal; the table of docs/training.md is this run's (also
+``python tools/update_transfer_table.py --check``); the real checkpoint
 route (a saved .pt, YOLO(...).load(path)) transfers the same."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ CONFIGS = list_configs()
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda p: p.stem)
-def test_every_unchanged_layer_transfers_and_readme_says_so(cfg):
+def test_every_unchanged_layer_transfers_and_the_docs_say_so(cfg):
     report = transfer_report(cfg)
     assert report["missing"] == [], f"{cfg.name}: unchanged layers not transferred: {report['missing'][:5]}"
     if cfg.name != "yolov8-cls-botnet50.yaml":  # a ResNet-50 body: nothing of yolov8-cls is kept, by design
@@ -26,9 +27,9 @@ def test_every_unchanged_layer_transfers_and_readme_says_so(cfg):
         for i, (stock, ours) in report["replaced"].items():
             if ours.startswith(("C2f", "C3k2")) or ours in ("C2BoT", "C2MSA", "C2CMT"):
                 assert {"cv1", "cv2"} <= set(report["inherited"][i]), (i, stock, ours, report["inherited"][i])
-    readme = (ROOT / "README.md").read_text()
-    line = re.search(rf"^\| `{re.escape(cfg.name)}` \| `{re.escape(report['stock'])}` \| (\d+)/(\d+) \|", readme, re.M)
-    assert line, f"{cfg.name}: no row in README's transfer table (python tools/update_transfer_table.py)"
+    page = (ROOT / "docs" / "training.md").read_text()
+    line = re.search(rf"^\| `{re.escape(cfg.name)}` \| `{re.escape(report['stock'])}` \| (\d+)/(\d+) \|", page, re.M)
+    assert line, f"{cfg.name}: no row in docs/training.md's transfer table (python tools/update_transfer_table.py)"
     assert (int(line[1]), int(line[2])) == (report["transferred"], report["total"]), "stale: update_transfer_table.py"
 
 

@@ -145,9 +145,9 @@ def test_training_recomputes_only_the_cheap_part_and_trains_as_the_definition():
     out.backward(g)
     expected.backward(g)
     torch.testing.assert_close(x.grad, x_ref.grad)
-    for (name, p), q in zip(layer.named_parameters(), reference.parameters()):
+    for (name, p), q in zip(layer.named_parameters(), reference.parameters(), strict=False):
         torch.testing.assert_close(p.grad, q.grad, msg=name)
-    for (name, a), b in zip(layer.state_dict().items(), reference.state_dict().values()):
+    for (name, a), b in zip(layer.state_dict().items(), reference.state_dict().values(), strict=False):
         torch.testing.assert_close(a, b, msg=name)
 
 
@@ -202,9 +202,9 @@ def test_checkpointing_changes_nothing_but_memory():
         outs.append(out)
         grads.append([xi.grad] + [p.grad for p in module.parameters()])
     torch.testing.assert_close(outs[0], outs[1])
-    for a, b in zip(*grads):
+    for a, b in zip(*grads, strict=False):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-    for (name, a), b in zip(plain.state_dict().items(), checkpointed.state_dict().values()):
+    for (name, a), b in zip(plain.state_dict().items(), checkpointed.state_dict().values(), strict=False):
         torch.testing.assert_close(a, b, msg=name)  # running statistics updated exactly once per step
 
 

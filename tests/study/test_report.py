@@ -73,6 +73,17 @@ def test_summary_pairs_each_model_with_its_stock_base():
     assert cot["onnx_ratio_to_base"] == pytest.approx(1.1) and cot["seconds_per_epoch"] == 5.0
 
 
+def test_latency_ratio_is_paired_round_by_round_as_the_benchmark_states_it():
+    # rounds timed side by side: the per-round ratios are 1.2, 1.0, 1.1 (median 1.1); the medians' ratio would be 1.0
+    latency = {
+        "yolov8n.yaml": {"onnx_ms": 100.0, "gflops": 8.9, "onnx_rounds": [90.0, 100.0, 120.0]},
+        "yolov8n-cot.yaml": {"onnx_ms": 100.0, "gflops": 8.1, "onnx_rounds": [108.0, 100.0, 132.0]},
+    }
+    assert summarize(_report(), latency)["yolov8n-cot.yaml"]["onnx_ratio_to_base"] == pytest.approx(1.1)
+    del latency["yolov8n.yaml"]["onnx_rounds"]  # not timed in the same rounds: the ratio of the medians
+    assert summarize(_report(), latency)["yolov8n-cot.yaml"]["onnx_ratio_to_base"] == pytest.approx(1.0)
+
+
 def test_markdown_and_plot(tmp_path):
     report = _report()
     report["summary"] = summarize(
@@ -124,7 +135,7 @@ def test_committed_study_matches_its_table(stem):
     assert (results / f"{stem}.md").read_text() == markdown(report)
 
 
-def test_readme_study_tables_are_the_committed_ones():
+def test_readme_and_docs_study_tables_are_the_committed_ones():
     import subprocess
     import sys
 

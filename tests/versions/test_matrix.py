@@ -1,8 +1,8 @@
 """The version group: our configs on one Ultralytics release, each check in fresh processes, as a user would run it.
 
 Selected with ``-m versions`` under the release given by PYTHONPATH (see conftest.py; ``scripts/test_versions.sh``
-runs it once per release of requirements-versions.txt and once for .venv's pinned release). Checks (README's
-Compatibility table has one column each):
+runs it once per release of requirements-versions.txt and once for .venv's pinned release). Checks (the
+Compatibility table of docs/compatibility.md has one column each):
 
     build    every bundled config builds by bare scaled name (``YOLO('yolov8n-bot3.yaml')``) in a child that never
              imports yolo_hybrid (the start-up hook must), and runs a train-mode forward (batch 2, 64x96)
@@ -63,7 +63,7 @@ REQUIRES = {
     name: _release(match.group(1))
     if (match := re.search(r"^yolo_hybrid_requires:\s*ultralytics>=(\S+)", p.read_text(), re.M))
     else ()
-    for name, p in zip(CONFIGS, CONFIG_FILES)
+    for name, p in zip(CONFIGS, CONFIG_FILES, strict=False)
 }
 FAMILIES = ["yolov8n-bot3.yaml", "yolov8n-cot.yaml", "yolov8n-smt.yaml", "yolov8n-cmt.yaml"]
 # The YOLO26 detector trains its end-to-end (NMS-free) head on the pinned release.

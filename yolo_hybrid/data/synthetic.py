@@ -8,8 +8,10 @@ datasets directory or tries a download.
 
 Examples:
     >>> from yolo_hybrid.data import make_dataset
-    >>> data_yaml = make_dataset("datasets/shapes-detect", task="detect")  # doctest: +SKIP
-    $ python -m yolo_hybrid.data --task pose --out datasets/shapes-pose
+    >>> data_yaml = make_dataset("datasets/shapes-detect", task="detect")  # 32 + 8 images of 160 px, about a second
+    >>> data_yaml.is_absolute(), data_yaml.parts[-3:]
+    (True, ('datasets', 'shapes-detect', 'data.yaml'))
+    >>> # the same from a shell: python -m yolo_hybrid.data --task pose --out datasets/shapes-pose
 """
 
 from __future__ import annotations

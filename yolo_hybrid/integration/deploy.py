@@ -6,7 +6,8 @@ modules its converter and its runtime need, whether the runtime runs on Linux an
 uses), compares raw outputs on one input and, given images, compares the predictions at ``conf`` with the PyTorch
 model's. Float targets must match PyTorch (``deploys``); int8 targets report their drift (the same figures, plus how
 many of PyTorch's predictions they find again) next to the stock model's, with no parity claim. The tests, the
-deployment benchmark (``benchmarks/deploy.py``) and the README's deployment table all go through this one function.
+deployment benchmark (``benchmarks/deploy.py``) and the deployment table of docs/deployment.md all go through this one
+function.
 """
 
 from __future__ import annotations
@@ -175,7 +176,8 @@ def openvino_fp32():
     """Compile OpenVINO models in fp32 inside the block.
 
     Ultralytics' OpenVINO backend asks for fp32 only on Windows and ARM64; on a CPU with AVX512-BF16 the plugin then
-    runs bf16 (about a pixel of box error, for stock models too). Parity is measured in fp32; the README says so.
+    runs bf16 (about a pixel of box error, for stock models too). Parity is measured in
+    fp32; docs/deployment.md says so.
     """
     import openvino as ov
 
@@ -212,7 +214,8 @@ def _predictions(results) -> list[tuple]:
         boxes = r.obb if r.obb is not None else r.boxes
         coords = boxes.xyxyxyxy.reshape(len(boxes), 8) if r.obb is not None else boxes.xyxy  # 8: also with no boxes
         rows.extend(
-            (int(c), float(s), tuple(b)) for c, s, b in zip(boxes.cls.tolist(), boxes.conf.tolist(), coords.tolist())
+            (int(c), float(s), tuple(b))
+            for c, s, b in zip(boxes.cls.tolist(), boxes.conf.tolist(), coords.tolist(), strict=False)
         )
     return rows
 
@@ -225,7 +228,7 @@ def compare_predictions(reference: list[tuple], exported: list[tuple], pixel_tol
     worst = 0.0
     for cls, _, box in reference:
         candidates = [
-            (max((abs(a - b) for a, b in zip(box, other)), default=0.0), i)
+            (max((abs(a - b) for a, b in zip(box, other, strict=False)), default=0.0), i)
             for i, (c, _, other) in enumerate(unmatched)
             if c == cls
         ]

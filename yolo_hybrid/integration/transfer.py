@@ -78,9 +78,9 @@ def transfer_report(cfg: str | Path, scale: str = "n", nc: int | None = None) ->
     theirs, mine = stock.state_dict(), ours.state_dict()
     transferred = [k for k, v in mine.items() if k in theirs and theirs[k].shape == v.shape]
     stock_rows, our_rows = _rows(stock.yaml), _rows(ours.yaml)
-    unchanged = [i for i, (a, b) in enumerate(zip(stock_rows, our_rows)) if a == b]
+    unchanged = [i for i, (a, b) in enumerate(zip(stock_rows, our_rows, strict=False)) if a == b]
     missing, inherited, replaced = [], {}, {}
-    for i, (a, b) in enumerate(zip(stock_rows, our_rows)):
+    for i, (a, b) in enumerate(zip(stock_rows, our_rows, strict=False)):
         prefix = f"model.{i}."
         keys = [k for k in mine if k.startswith(prefix)]
         if i in unchanged:

@@ -17,8 +17,8 @@ Layers:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -79,7 +79,7 @@ def relative_offsets(length, max_size: int, device=None) -> torch.Tensor:
     Args:
         length (int | SymInt): Map extent along the axis; may be a traced size so exports keep it dynamic.
         max_size (int): Maximum extent ``P`` the table was built for (table rows ``2P - 1``).
-        device: Device of the returned index.
+        device (torch.device | str | None): Device of the returned index.
 
     Returns:
         (torch.Tensor): Long tensor of shape (length, length), indexed ``[q, k]``.

@@ -9,7 +9,7 @@ the convolutions around the blocks have the stock shapes and names (a stock chec
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn as nn

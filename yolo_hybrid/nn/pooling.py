@@ -173,7 +173,10 @@ class AttnPoolClassify(Classify):
     Args:
         c1 (int): Input channels.
         c2 (int): Number of classes.
-        k, s, p, g: The head conv's kernel, stride, padding, groups (as Classify).
+        k (int): The head conv's kernel (as Classify).
+        s (int): Its stride.
+        p (int | None): Its padding (None: same).
+        g (int): Its groups.
         mlp_ratio (float): Pooling MLP ratio (PatchConvNet: 3).
         init_scale (float): Layer-scale initial value (PatchConvNet-S60: 1e-4).
 

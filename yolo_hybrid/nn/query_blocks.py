@@ -26,8 +26,7 @@ import contextlib
 import contextvars
 import os
 import warnings
-from collections.abc import Iterator
-from typing import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 

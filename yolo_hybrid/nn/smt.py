@@ -116,7 +116,7 @@ class ScaleAwareModulation(nn.Module):
     def multi_scale(self, s: torch.Tensor) -> torch.Tensor:
         """MHMC and shuffle: (B, C, H, W) -> (B, C, H, W) with channel ``j * heads + i`` = head i's channel j."""
         b, _, height, width = s.shape
-        scales = [conv(part) for conv, part in zip(self.local_convs, s.split(self.split, dim=1))]
+        scales = [conv(part) for conv, part in zip(self.local_convs, s.split(self.split, dim=1), strict=False)]
         return torch.stack(scales, dim=2).reshape(b, self.dim, height, width)
 
     def modulator(self, x: torch.Tensor) -> torch.Tensor:
@@ -137,7 +137,7 @@ class ScaleAwareModulation(nn.Module):
         parts = s.split(self.split, dim=1)
         weight = self.proj0.weight  # (expand_ratio * dim, heads, 1, 1)
         out = None
-        for i, (conv, part) in enumerate(zip(self.local_convs, parts)):
+        for i, (conv, part) in enumerate(zip(self.local_convs, parts, strict=False)):
             term = F.conv2d(conv(part), weight[:, i : i + 1], groups=self.split)
             out = term if out is None else out + term
         return out + self.proj0.bias.view(1, -1, 1, 1)

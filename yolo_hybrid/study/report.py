@@ -7,6 +7,7 @@ Everything here is computed from the runs in the study JSON, so the committed ``
 from __future__ import annotations
 
 import json
+import statistics
 import textwrap
 from pathlib import Path
 
@@ -40,14 +41,31 @@ _VERSIONS = ("torch", "ultralytics", "yolo_hybrid", "python", "commit")
 
 
 def latency_from_bench(bench_json: str | Path | None) -> dict:
-    """``{model: {"onnx_ms", "torch_ms", "gflops"}}`` from a ``python -m yolo_hybrid.bench`` JSON (empty if absent)."""
+    """``{model: {"onnx_ms", "torch_ms", "gflops", "onnx_rounds"}}`` from a ``python -m yolo_hybrid.bench`` JSON
+    (empty if absent); ``onnx_rounds`` are the per-round ONNX Runtime medians, for ratios paired round by round."""
     if not bench_json or not Path(bench_json).exists():
         return {}
     rows = json.loads(Path(bench_json).read_text())["rows"]
     return {
-        r["model"]: {"onnx_ms": r.get("onnx_ms"), "torch_ms": r.get("torch_ms"), "gflops": r.get("gflops")}
+        r["model"]: {
+            "onnx_ms": r.get("onnx_ms"),
+            "torch_ms": r.get("torch_ms"),
+            "gflops": r.get("gflops"),
+            "onnx_rounds": r.get("rounds", {}).get("onnx_ms"),
+        }
         for r in rows
     }
+
+
+def _latency_ratio(cost: dict, base_cost: dict) -> float | None:
+    """ONNX Runtime latency over the base's as the benchmark states it: the median of the per-round ratios where both
+    were timed in the same rounds (what ``python -m yolo_hybrid.bench`` reports), else the ratio of the medians."""
+    if not cost.get("onnx_ms") or not base_cost.get("onnx_ms"):
+        return None
+    rounds, base_rounds = cost.get("onnx_rounds") or [], base_cost.get("onnx_rounds") or []
+    if rounds and len(rounds) == len(base_rounds) and all(base_rounds):
+        return statistics.median(t / b for t, b in zip(rounds, base_rounds, strict=True))
+    return cost["onnx_ms"] / base_cost["onnx_ms"]
 
 
 def summarize(report: dict, latency: dict | None = None) -> dict:
@@ -81,9 +99,7 @@ def summarize(report: dict, latency: dict | None = None) -> dict:
         cost, base_cost = latency.get(config, {}), latency.get(base, {})
         entry["gflops"] = cost.get("gflops")
         entry["onnx_ms"] = cost.get("onnx_ms")
-        entry["onnx_ratio_to_base"] = (
-            cost["onnx_ms"] / base_cost["onnx_ms"] if cost.get("onnx_ms") and base_cost.get("onnx_ms") else None
-        )
+        entry["onnx_ratio_to_base"] = _latency_ratio(cost, base_cost)
         summary[config] = entry
     return summary
 
@@ -180,7 +196,7 @@ def plot(report: dict, path: Path) -> None:
     from yolo_hybrid.plot_labels import place_labels
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), dpi=120)
-    for ax, split in zip(axes, ("val", "test")):
+    for ax, split in zip(axes, ("val", "test"), strict=False):
         xs, ys, names = [], [], []
         for config in report["configs"]:
             s = report["summary"][config]
