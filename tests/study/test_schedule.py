@@ -75,6 +75,25 @@ def test_missing_data_and_other_protocol_are_clear_errors(tmp_path):
     assert other.returncode == 2 and "another protocol" in other.stderr and "epochs" in other.stderr
 
 
+def _stop_group(pgid: int, timeout: float = 10.0) -> None:
+    """SIGSTOP a process group and wait until every member has stopped (the signal is delivered asynchronously, and
+    a checkpoint write in flight completes first)."""
+    os.killpg(pgid, signal.SIGSTOP)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        states = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()  # state, ppid, pgrp, ...
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == pgid:
+                states.append(fields[0])
+        if all(state in "TtZX" for state in states):
+            return
+        time.sleep(0.001)
+
+
 @pytest.mark.slow
 def test_killed_study_skips_finished_runs_and_resumes_the_interrupted_one(tmp_path):
     out, workdir = tmp_path / "study", tmp_path / "runs"
@@ -108,11 +127,12 @@ def test_killed_study_skips_finished_runs_and_resumes_the_interrupted_one(tmp_pa
     try:  # kill the whole study once the second run has a readable checkpoint of an unfinished training
         while True:  # freeze the study at each new write of last.pt, so a fast machine cannot finish before we look
             assert first.poll() is None and time.time() < deadline, "the second run never wrote a checkpoint"
-            if last.exists() and (stamp := last.stat().st_mtime_ns) != seen:
-                os.killpg(first.pid, signal.SIGSTOP)
+            if last.exists() and (stamp := (last.stat().st_mtime_ns, last.stat().st_size)) != seen:
+                _stop_group(first.pid)
                 if (epoch := checkpoint_epoch(last)) is not None and epoch >= 0:
                     break
-                seen = stamp
+                if epoch is not None:  # the final, stripped checkpoint; a half-written one is read again
+                    seen = stamp
                 os.killpg(first.pid, signal.SIGCONT)
             time.sleep(0.005)
     finally:
