@@ -33,7 +33,7 @@ from yolo_hybrid.errors import check_divisible
 from yolo_hybrid.nn.csp import C3K2_ARGS, C2fLayout, C3k2Layout, C3Layout, c3k2_width
 from yolo_hybrid.nn.norm import SingleValueBatchNorm2d
 from yolo_hybrid.nn.pad import zero_pad2d
-from yolo_hybrid.nn.tracing import is_capturing, needs_grad
+from yolo_hybrid.nn.tracing import is_capturing, is_compiling, needs_grad
 from yolo_hybrid.spec import FLAG, RATIO, Arg, Choice, Rule, yaml_block
 
 __all__ = [
@@ -140,7 +140,7 @@ def local_aggregate(value: torch.Tensor, weight: torch.Tensor, kernel_size: int)
     if weight.dtype != value.dtype:  # autocast may hand over a float32 GroupNorm output and a low-precision value
         dtype = torch.promote_types(value.dtype, weight.dtype)
         value, weight = value.to(dtype), weight.to(dtype)
-    if is_capturing():
+    if is_capturing() or is_compiling():  # torch.compile fuses the out-of-place form (and cannot trace `out=` views)
         return _aggregate_graph(value, weight, kernel_size)
     if needs_grad(value, weight):
         return _LocalAggregationFunction.apply(value, weight, kernel_size)
@@ -215,7 +215,7 @@ def frozen_batchnorm_stats(module: nn.Module):
             m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch
         yield
     finally:
-        for m, (momentum, tracked) in zip(norms, saved):
+        for m, (momentum, tracked) in zip(norms, saved, strict=False):
             m.momentum = momentum
             if tracked is not None:
                 m.num_batches_tracked.copy_(tracked)
@@ -352,6 +352,10 @@ class CoT(nn.Module):
 
     def _recomputed(self, fn, *inputs: torch.Tensor) -> torch.Tensor:
         """``fn(*inputs)``, storing only ``inputs`` for backward (running statistics updated once, as without)."""
+        if is_compiling():
+            # Compiled, checkpoint becomes a graph region that the backward graph recomputes without replaying buffer
+            # updates, so the running statistics move once with no context (which dynamo cannot trace anyway)
+            return torch.utils.checkpoint.checkpoint(fn, *inputs, use_reentrant=False, preserve_rng_state=False)
         return torch.utils.checkpoint.checkpoint(
             fn,
             *inputs,
