@@ -131,17 +131,14 @@ def test_eval_output_follows_the_installed_classify(monkeypatch, forward, expect
 
     monkeypatch.setattr(Classify, "forward", forward)
     monkeypatch.delattr(Classify, "export")  # older heads have no export flag at all
-    pooling._classify_eval_output.cache_clear()
-    try:
-        head = AttnPoolClassify(32, 4).eval()
-        x = torch.randn(2, 32, 5, 6)
-        out = head(x)
-        pooled = head.pool(x)[:, :, None, None]
-        logits = head.linear(head.conv(pooled).flatten(1))
-        torch.testing.assert_close(out, logits.softmax(1) if expect == "softmax" else logits)
-        assert head.train()(x).shape == (2, 4)
-    finally:
-        pooling._classify_eval_output.cache_clear()
+    monkeypatch.setattr(pooling, "_EVAL_OUTPUT", None)  # probe again, under the patched Classify (restored after)
+    head = AttnPoolClassify(32, 4).eval()
+    x = torch.randn(2, 32, 5, 6)
+    out = head(x)
+    pooled = head.pool(x)[:, :, None, None]
+    logits = head.linear(head.conv(pooled).flatten(1))
+    torch.testing.assert_close(out, logits.softmax(1) if expect == "softmax" else logits)
+    assert head.train()(x).shape == (2, 4)
 
 
 def test_eval_output_equals_stock_classify_convention():

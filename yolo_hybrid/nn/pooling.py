@@ -15,8 +15,6 @@ Layers:
 
 from __future__ import annotations
 
-import functools
-
 import torch
 import torch.nn as nn
 from ultralytics.nn.modules import Classify
@@ -127,14 +125,24 @@ def _groups(a) -> str | None:
     return f"must divide the input channels c1 = {a.c1} and Classify's width {CLASSIFY_WIDTH}" if bad else None
 
 
-@functools.cache
+_EVAL_OUTPUT: str | None = None  # a module global, not functools.cache: torch.compile reads it as a constant
+
+
 def _classify_eval_output() -> str:
     """How the installed Ultralytics' ``Classify`` answers in eval mode: ``"softmax"`` (8.1, 8.2), ``"logits"``
     (8.3.40) or ``"both"`` (later: ``(softmax, logits)``, softmax alone when ``export`` is set).
 
     Read from the class's behaviour on a known input, not from its version number, so the head follows whatever
-    convention the installed release has.
+    convention the installed release has. Probed once, eagerly (the head's ``__init__`` asks first), never inside a
+    traced or compiled forward, which would otherwise build the probe module there.
     """
+    global _EVAL_OUTPUT
+    if _EVAL_OUTPUT is None:
+        _EVAL_OUTPUT = _probe_classify()
+    return _EVAL_OUTPUT
+
+
+def _probe_classify() -> str:
     probe = Classify(1, 2).eval()
     with torch.no_grad():
         probe.linear.weight.zero_()
