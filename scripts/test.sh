@@ -11,25 +11,35 @@
 # debug with -s or pdb).
 # Extra arguments go to every pytest run. YOLO_HYBRID_VERSIONS=0 skips the version matrix, YOLO_HYBRID_DEPLOY=0 the
 # deploy group, YOLO_HYBRID_WHEEL_SMOKE=0 the wheel smoke.
+# Every step's wall time is printed as it ends and again in a summary at exit (CI's budget is 60 minutes); the
+# pytest runs list their 15 slowest tests (--durations).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-bash scripts/lint.sh
-bash scripts/wheel_smoke.sh
-bash scripts/docs.sh
+timings=""
+step() {  # step NAME COMMAND...: run it, note its time
+  local name=$1 start=$SECONDS code=0
+  shift
+  "$@" || code=$?
+  timings+="$(printf '%-16s %5d s (exit %d)' "$name" $((SECONDS - start)) "$code")"$'\n'
+  echo "[test] $name: $((SECONDS - start)) s"
+  return "$code"
+}
+trap 'printf "[test] step times:\n%s[test] total: %d s\n" "$timings" "$SECONDS"' EXIT
+step setup bash scripts/setup.sh
+step lint bash scripts/lint.sh
+step wheel-smoke bash scripts/wheel_smoke.sh
+step docs bash scripts/docs.sh
 source scripts/workers.sh
-set +e
-.venv/bin/python -m pytest -n "$workers" --dist worksteal "$@"
-main=$?
-set -e
+main=0
+step main-suite .venv/bin/python -m pytest -n "$workers" --dist worksteal --durations=15 "$@" || main=$?
 if [ "$main" -ne 0 ] && [ "$main" -ne 5 ]; then
   exit "$main"
 fi
-bash scripts/test_versions.sh "$@"
+step versions bash scripts/test_versions.sh "$@"
 if [ "${YOLO_HYBRID_DEPLOY:-1}" = "0" ]; then
   echo "[test] deploy group skipped (YOLO_HYBRID_DEPLOY=0)"
   exit "$main"
 fi
-bash scripts/setup_deploy.sh
+step setup-deploy bash scripts/setup_deploy.sh
 # loadgroup: the cases of one task and target on one worker (tests/deploy/test_formats.py)
-exec .venv-deploy/bin/python -m pytest -m deploy tests/deploy -n "$workers" --dist loadgroup "$@"
+step deploy .venv-deploy/bin/python -m pytest -m deploy tests/deploy -n "$workers" --dist loadgroup --durations=15 "$@"

@@ -88,3 +88,24 @@ def _check_summary_comment(cfg, scale: str, model) -> None:
     expected = summary_comment(cfg, scale, stats)
     line_text = line.group(1) if scale == "n" else re.sub(r", [\d.,]+ GFLOPs$", "", line.group(1))
     assert line_text == expected, "stale: run python tools/update_cfg_summaries.py"
+
+
+@pytest.mark.parametrize("base", ["yolov8", "yolo11", "yolo26"])
+@pytest.mark.parametrize("task", ["seg", "pose", "obb"])
+def test_task_configs_are_the_detector_with_another_head(base, task):
+    """Segment, pose and OBB configs differ from their detector only in the last row (the task head) and the task's
+    own keys. The deploy group relies on it: their blocks reach a converter exactly as the detector's do, so it
+    exports one family per task and target (tests/deploy/test_formats.py)."""
+    from ultralytics.utils import YAML
+
+    heads = {"seg": "Segment", "pose": "Pose", "obb": "OBB"}
+    for family in ("bot3", "cot", "smt", "cmt"):
+        detect = YAML.load(str(next(p for p in CONFIGS if p.name == f"{base}-{family}.yaml")))
+        other = YAML.load(str(next(p for p in CONFIGS if p.name == f"{base}-{task}-{family}.yaml")))
+        assert other["backbone"] == detect["backbone"] and other["head"][:-1] == detect["head"][:-1], other
+        assert other["head"][-1][:2] == detect["head"][-1][:2] and detect["head"][-1][2] == "Detect"
+        assert heads[task] in other["head"][-1][2], other["head"][-1]  # Segment26, Pose26, OBB26 in YOLO26
+        extra = set(other) - set(detect)
+        assert extra <= {"kpt_shape"}, extra
+        own = {"scales", "head", "nc", "kpt_shape"}  # scales: only their summary comments differ; nc: a task default
+        assert {k: other[k] for k in detect if k not in own} == {k: detect[k] for k in detect if k not in own}

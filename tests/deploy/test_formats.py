@@ -3,7 +3,8 @@
 Runs in the deploy venv (``scripts/setup_deploy.sh``; ``scripts/test.sh`` runs it after the main suite). For every
 target the stock YOLOv8n model of the task is exported first, in the same run; where it exports and runs within
 tolerance, ours must too. Where the stock model fails as well, the case is skipped with the converter's message.
-Detection configs go through every target; the other tasks through the quickest toolchains (NCNN, MNN) —
+Detection configs go through every target; the other tasks through the quickest toolchains (NCNN, MNN: every
+classifier, one family per segment, pose and OBB head, whose blocks are the detector's) —
 ``benchmarks/deploy.py`` covers every task in every target for the table of docs/deployment.md.
 Int8 targets (detection) must export and run wherever the stock model's do, with finite outputs of the right shape;
 their drift is reported by the benchmark, not judged here.
@@ -18,7 +19,14 @@ import pytest
 
 from yolo_hybrid.data import make_dataset
 from yolo_hybrid.integration.deploy import STOCK_PREFIX as PREFIX
-from yolo_hybrid.integration.deploy import TARGETS, TOLERANCE, available, check_target_isolated, deploys
+from yolo_hybrid.integration.deploy import (
+    TARGETS,
+    TOLERANCE,
+    available,
+    check_target_isolated,
+    check_targets_isolated,
+    deploys,
+)
 
 pytestmark = pytest.mark.deploy
 
@@ -33,15 +41,29 @@ DEPLOY = [
     for t in TARGETS.values()
     if (t.toolchain == "deploy" or t.int8) and t.name not in ("openvino-dynamic", "mnn-int8")
 ]
-CASES = [("detect", family, target) for target in DEPLOY for family in FAMILIES] + [
-    (task, family, target) for task in ("segment", "pose", "obb", "classify") for target in QUICK for family in FAMILIES
+# Segment, pose and OBB configs are the detector with another head (tests/test_configs.py), so their blocks reach a
+# converter exactly as the detector's: one family per task and quick target, in turn, checks our layers feeding each
+# stock head. Classifiers have their own backbone: every family.
+HEADS = [
+    (task, FAMILIES[(2 * i + j) % len(FAMILIES)], target)
+    for i, task in enumerate(("segment", "pose", "obb"))
+    for j, target in enumerate(QUICK)
 ]
+CASES = (
+    [("detect", family, target) for target in DEPLOY for family in FAMILIES]
+    + HEADS
+    + [("classify", family, target) for target in QUICK for family in FAMILIES]
+)
 if os.environ.get("YOLO_HYBRID_DEPLOY_TARGETS"):  # e.g. "ncnn,mnn" to rerun a few
     CASES = [case for case in CASES if case[2] in os.environ["YOLO_HYBRID_DEPLOY_TARGETS"].split(",")]
 # Where we fail and stock does not, each with the converter's own message (none at present).
 KNOWN: dict = {}  # e.g. (task, family, target): dict(reason="the converter's message"), run=False if it aborts
 # scripts/test.sh runs this group on one pytest-xdist worker per core (--dist loadgroup): the cases of one task and
-# target share a worker, so each worker exports the stock model of that pair once (stock_outcome's cache).
+# target share a worker, which exports the stock model and our four of that pair in one child process (outcomes'
+# cache): a child's start-up (torch, Ultralytics, the converter) costs more than exporting a model at this size.
+FAMILIES_OF: dict = {}  # (task, target) -> our families exported there
+for task, family, target in CASES:
+    FAMILIES_OF.setdefault((task, target), []).append(family)
 CASES = [
     pytest.param(
         *case,
@@ -59,15 +81,22 @@ def test_every_toolchain_is_installed():
 
 
 @functools.cache
-def stock_outcome(task: str, target: str, workdir: str):
-    return check_target_isolated(
-        f"{PREFIX[task]}.yaml",
+def outcomes(task: str, target: str, workdir: str) -> dict:
+    """Config -> outcome of the stock model of ``task`` and ours of that pair's cases, exported to ``target``.
+
+    Stock first, all in one child process (``check_targets_isolated``); a converter that aborts it costs only the
+    model it was converting, whose outcome says so.
+    """
+    configs = [f"{PREFIX[task]}.yaml"] + [f"{PREFIX[task]}-{family}.yaml" for family in FAMILIES_OF[task, target]]
+    results = check_targets_isolated(
+        configs,
         target,
         imgsz=IMGSZ,
-        workdir=f"{workdir}/stock-{task}",
+        workdirs=[f"{workdir}/{cfg}" for cfg in configs],
         data=calibration(task, workdir),
         timeout=TIMEOUT,
     )
+    return dict(zip(configs, results, strict=True))
 
 
 @functools.cache
@@ -82,13 +111,12 @@ def test_ours_deploys_where_stock_does(task, family, target, tmp_path_factory, m
         pytest.skip(f"{target} toolchain not installed ({', '.join(TARGETS[target].requires)})")
     work = tmp_path_factory.getbasetemp() / "deploy"
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
-    stock = stock_outcome(task, target, str(work))
+    results = outcomes(task, target, str(work))
+    stock = results[f"{PREFIX[task]}.yaml"]
     if not deploys(stock):
         pytest.skip(f"stock {PREFIX[task]} fails in {target} too: {stock.error or stock.max_abs_diff}")
     cfg = f"{PREFIX[task]}-{family}.yaml"
-    ours = check_target_isolated(
-        cfg, target, imgsz=IMGSZ, workdir=work / cfg, data=calibration(task, str(work)), timeout=TIMEOUT
-    )  # may abort
+    ours = results[cfg]
     assert ours.exported, ours.error
     if TARGETS[target].runs_on_linux:
         assert ours.ran, ours.error

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from yolo_hybrid.integration.deploy import (
     available,
     check_target,
     check_target_isolated,
+    check_targets_isolated,
     compare_predictions,
     count_found,
     write_onnx2tf_calibration_sample,
@@ -82,6 +85,26 @@ def test_a_child_that_dies_is_reported_not_raised(tmp_path):
     outcome = check_target_isolated(str(tmp_path / "missing.pt"), "onnx", imgsz=32, workdir=tmp_path)
     assert not outcome.exported and outcome.error.startswith("crashed (exit code 1)"), outcome.error
     assert "missing.pt" in outcome.error
+
+
+@pytest.mark.slow
+def test_models_share_a_child_and_a_death_costs_only_its_own_model(tmp_path):
+    """The deploy group exports the models of one target in one child; one that kills it must not take the others."""
+    models = ["yolov8n.yaml", str(tmp_path / "missing.pt"), "yolov8n.yaml"]
+    workdirs = [tmp_path / "a", tmp_path / "b", tmp_path / "c"]
+    first, dead, last = check_targets_isolated(
+        models, "torchscript", imgsz=32, workdirs=workdirs, names=["a", "b", "c"]
+    )
+    assert [first.model, dead.model, last.model] == ["a", "b", "c"]
+    assert first.exported and first.ran and first.max_abs_diff == 0.0, first.error
+    assert dead.error.startswith("crashed (exit code 1)") and "missing.pt" in dead.error, dead.error
+    assert last.exported and last.ran and last.max_abs_diff == 0.0, last.error  # in a fresh child
+    assert Path(first.path).is_relative_to(tmp_path / "a") and Path(last.path).is_relative_to(tmp_path / "c")
+
+
+def test_a_silent_child_times_out_per_model(tmp_path):
+    outcomes = check_targets_isolated(["yolov8n.yaml", "yolov8n.yaml"], "onnx", imgsz=32, timeout=0.5)
+    assert [o.error for o in outcomes] == ["timeout: no result after 0.5 s"] * 2  # the interpreter alone takes longer
 
 
 def test_calibration_sample_has_the_shape_onnx2tf_expects(tmp_path):

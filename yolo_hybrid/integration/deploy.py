@@ -29,6 +29,7 @@ __all__ = [
     "Outcome",
     "check_target",
     "check_target_isolated",
+    "check_targets_isolated",
     "available",
     "exported_size",
     "write_onnx2tf_calibration_sample",
@@ -400,36 +401,114 @@ def check_target_isolated(
     Returns:
         (Outcome): The child's outcome, or one whose error says how the child died and its last output.
     """
+    return check_targets_isolated([model], target, imgsz, [workdir], images, conf, [name], data, timeout)[0]
+
+
+def check_targets_isolated(
+    models: list[str | Path],
+    target: str,
+    imgsz: int = 160,
+    workdirs: list[str | Path | None] | None = None,
+    images: list | None = None,
+    conf: float = 0.25,
+    names: list[str | None] | None = None,
+    data: str | Path | None = None,
+    timeout: float = 1800,
+) -> list[Outcome]:
+    """``check_target`` for several models in one child interpreter, one after the other, isolated from the caller.
+
+    A child's start-up (torch, Ultralytics, then the converter: TensorFlow, ExecuTorch, coremltools) costs more than a
+    small model's export, so the models of one target share it. Isolation per model is kept where it matters: a child
+    that dies (a native crash, an uncaught error) or stays silent past ``timeout`` costs only the model it was on, whose
+    outcome says how it died; the models after it go on in a fresh child.
+
+    Args:
+        models (list[str | Path]): Config names or weights files the child loads with ``YOLO(model)``.
+        workdirs (list | None): One export folder per model (``check_target``'s ``workdir``).
+        names (list | None): One outcome label per model.
+        timeout (float): Seconds one model may take before its child is killed (reported as its error).
+
+    Returns:
+        (list[Outcome]): One per model, in order.
+    """
+    requests = [
+        {
+            "model": str(model),
+            "target": target,
+            "imgsz": imgsz,
+            "workdir": None if workdir is None else str(workdir),
+            "images": None if images is None else [str(i) for i in images],
+            "conf": conf,
+            "name": name or Path(str(model)).name,
+            "data": None if data is None else str(data),
+        }
+        for model, workdir, name in zip(
+            models, workdirs or [None] * len(models), names or [None] * len(models), strict=True
+        )
+    ]
+    outcomes: list[Outcome] = []
+    while len(outcomes) < len(requests):
+        pending = requests[len(outcomes) :]
+        finished, death = _run_child(pending, timeout)
+        outcomes += finished
+        if len(finished) < len(pending):  # the child died on the next one: that model's outcome is its death
+            outcomes.append(Outcome(target=target, model=pending[len(finished)]["name"], error=death))
+    return outcomes
+
+
+_CHILD = (
+    "import json, sys\nfrom ultralytics import YOLO\nfrom yolo_hybrid.integration.deploy import check_target\n"
+    "for r in json.loads(sys.argv[1]):\n"
+    "    o = check_target(YOLO(r['model']), r['target'], r['imgsz'], r['workdir'], r['images'], r['conf'],\n"
+    "                     r['name'], r['data'])\n"
+    "    print('\\nOUTCOME ' + json.dumps(o.as_dict()), flush=True)\n"
+)
+
+
+def _run_child(requests: list[dict], timeout: float) -> tuple[list[Outcome], str]:
+    """Run ``requests`` in one child; its outcomes so far and, if it stopped early, how (``crashed (...)``/timeout)."""
+    import collections
     import json
+    import queue
     import subprocess
     import sys
+    import tempfile
+    import threading
 
-    request = {
-        "model": str(model),
-        "target": target,
-        "imgsz": imgsz,
-        "workdir": None if workdir is None else str(workdir),
-        "images": None if images is None else [str(i) for i in images],
-        "conf": conf,
-        "name": name or Path(str(model)).name,
-        "data": None if data is None else str(data),
-    }
-    code = (
-        "import json, sys\nfrom ultralytics import YOLO\nfrom yolo_hybrid.integration.deploy import check_target\n"
-        "r = json.loads(sys.argv[1])\n"
-        "o = check_target(YOLO(r['model']), r['target'], r['imgsz'], r['workdir'], r['images'], r['conf'],\n"
-        "                 r['name'], r['data'])\n"
-        "print('\\nOUTCOME ' + json.dumps(o.as_dict()), flush=True)\n"
-    )
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", code, json.dumps(request)], capture_output=True, text=True, timeout=timeout
+    lines: queue.Queue = queue.Queue()
+    tail: collections.deque = collections.deque(maxlen=3)  # the last output lines, for the error of a dead child
+    with tempfile.TemporaryFile("w+") as stderr:  # a file, not a pipe: a chatty converter cannot block the child
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, json.dumps(requests)], stdout=subprocess.PIPE, stderr=stderr, text=True
         )
-    except subprocess.TimeoutExpired:
-        return Outcome(target=target, model=request["name"], error=f"timeout: no result after {timeout:.0f} s")
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith("OUTCOME "):
-            return Outcome(**json.loads(line[len("OUTCOME ") :]))
-    how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
-    tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])[-400:]
-    return Outcome(target=target, model=request["name"], error=f"crashed ({how}): {tail}")
+
+        def read() -> None:
+            for line in proc.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=read, daemon=True).start()
+        outcomes: list[Outcome] = []
+        death = ""
+        deadline = time.monotonic() + timeout  # each model gets ``timeout`` from the previous one's outcome
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                proc.kill()
+                death = f"timeout: no result after {timeout:g} s"
+                break
+            if line is None:
+                break
+            if line.startswith("OUTCOME "):
+                outcomes.append(Outcome(**json.loads(line[len("OUTCOME ") :])))
+                deadline = time.monotonic() + timeout
+            elif line.strip():
+                tail.append(line.strip())
+        returncode = proc.wait()
+        if not death and len(outcomes) < len(requests):
+            stderr.seek(0)
+            last = [line.strip() for line in stderr.read().splitlines() if line.strip()][-3:] or list(tail)
+            how = f"signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
+            death = f"crashed ({how}): " + " | ".join(last)[-400:]
+    return outcomes, death
