@@ -63,3 +63,15 @@ def assert_ok(proc: subprocess.CompletedProcess) -> str:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     return out
+
+
+def tensors(out):
+    """Every tensor of a model's output, in order: a tensor, or lists, tuples and dicts of them (8.4's heads return
+    dicts in training). Standard library only: the version group's child (tests/versions/child.py) uses it too."""
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        for item in out:
+            yield from tensors(item)
+    elif hasattr(out, "shape"):
+        yield out

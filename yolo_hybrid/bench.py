@@ -411,7 +411,7 @@ def _ratios(row: dict, ref: dict | None) -> dict:
     if ref is None:
         return {}
     keys = ("params", "gflops", "torch_ms", "onnx_ms", "train_step_ms", "train_peak_mib", "train_gflops")
-    ratios = {key: row[key] / ref[key] for key in keys if row[key] is not None and ref[key]}
+    ratios = {key: row[key] / ref[key] for key in keys if row.get(key) is not None and ref.get(key)}
     for key, times in row.get("rounds", {}).items():
         ref_times = ref.get("rounds", {}).get(key, [])
         if key in ratios and times and len(times) == len(ref_times) and all(ref_times):

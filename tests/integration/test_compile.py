@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 from ultralytics.nn.tasks import ClassificationModel, DetectionModel
 
+from tests.helpers import tensors
 from yolo_hybrid.nn.cot import CoT
 
 # One config per family in its YOLOv8 layout (C3/C2f, own stages) and its YOLO26 layout (C3k2, the C2PSA slot: the
@@ -52,22 +53,14 @@ def _layer_inputs(model: nn.Module, layers) -> dict[int, torch.Tensor]:
     return inputs
 
 
-def _flat(out) -> list[torch.Tensor]:
-    if isinstance(out, torch.Tensor):
-        return [out]
-    if isinstance(out, dict):
-        return [t for v in out.values() for t in _flat(v)]
-    return [t for v in out for t in _flat(v)]
-
-
 def _step(module: nn.Module, x: torch.Tensor, train: bool) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Outputs, then input and parameter gradients of ``sum(out^2).mean()`` (train) or outputs only (eval)."""
     module.train(train)
     if not train:
         with torch.no_grad():
-            return _flat(module(x)), []
+            return list(tensors(module(x))), []
     x = x.clone().requires_grad_()
-    outs = _flat(module(x))
+    outs = list(tensors(module(x)))
     sum(t.float().square().mean() for t in outs).backward()
     return outs, [x.grad, *(p.grad for p in module.parameters() if p.requires_grad)]
 

@@ -76,11 +76,11 @@ def test_summary_pairs_each_model_with_its_stock_base():
 def test_latency_ratio_is_paired_round_by_round_as_the_benchmark_states_it():
     # rounds timed side by side: the per-round ratios are 1.2, 1.0, 1.1 (median 1.1); the medians' ratio would be 1.0
     latency = {
-        "yolov8n.yaml": {"onnx_ms": 100.0, "gflops": 8.9, "onnx_rounds": [90.0, 100.0, 120.0]},
-        "yolov8n-cot.yaml": {"onnx_ms": 100.0, "gflops": 8.1, "onnx_rounds": [108.0, 100.0, 132.0]},
+        "yolov8n.yaml": {"onnx_ms": 100.0, "gflops": 8.9, "rounds": {"onnx_ms": [90.0, 100.0, 120.0]}},
+        "yolov8n-cot.yaml": {"onnx_ms": 100.0, "gflops": 8.1, "rounds": {"onnx_ms": [108.0, 100.0, 132.0]}},
     }
     assert summarize(_report(), latency)["yolov8n-cot.yaml"]["onnx_ratio_to_base"] == pytest.approx(1.1)
-    del latency["yolov8n.yaml"]["onnx_rounds"]  # not timed in the same rounds: the ratio of the medians
+    del latency["yolov8n.yaml"]["rounds"]  # not timed in the same rounds: the ratio of the medians
     assert summarize(_report(), latency)["yolov8n-cot.yaml"]["onnx_ratio_to_base"] == pytest.approx(1.0)
 
 

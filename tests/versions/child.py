@@ -27,6 +27,9 @@ import traceback
 
 HOOK_IMPORTED = "yolo_hybrid" in sys.modules  # before anything else: only the start-up hook can have imported it
 IMGSZ = 64
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tests.helpers import tensors  # noqa: E402  (standard library only: imports nothing of ours)
+
 TOLERANCE = 1e-3  # as yolo_hybrid.integration.deploy.TOLERANCE (not imported: this process must not import us)
 
 
@@ -39,16 +42,6 @@ def first_tensor(out):
     while isinstance(out, (list, tuple)):
         out = out[0]
     return out
-
-
-def tensors(out):
-    if isinstance(out, dict):  # 8.4's heads return dicts in training
-        out = list(out.values())
-    if isinstance(out, (list, tuple)):
-        for item in out:
-            yield from tensors(item)
-    elif hasattr(out, "shape"):
-        yield out
 
 
 def our_blocks(model) -> list[str]:

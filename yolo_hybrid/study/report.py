@@ -7,10 +7,10 @@ Everything here is computed from the runs in the study JSON, so the committed ``
 from __future__ import annotations
 
 import json
-import statistics
 import textwrap
 from pathlib import Path
 
+from yolo_hybrid.bench import _ratios
 from yolo_hybrid.study.schedule import base_config
 from yolo_hybrid.study.stats import paired_interval, spread
 
@@ -41,31 +41,17 @@ _VERSIONS = ("torch", "ultralytics", "yolo_hybrid", "python", "commit")
 
 
 def latency_from_bench(bench_json: str | Path | None) -> dict:
-    """``{model: {"onnx_ms", "torch_ms", "gflops", "onnx_rounds"}}`` from a ``python -m yolo_hybrid.bench`` JSON
-    (empty if absent); ``onnx_rounds`` are the per-round ONNX Runtime medians, for ratios paired round by round."""
+    """The rows of a ``python -m yolo_hybrid.bench`` JSON by model (``onnx_ms``, ``gflops``, ``rounds``, ...; empty if
+    absent)."""
     if not bench_json or not Path(bench_json).exists():
         return {}
-    rows = json.loads(Path(bench_json).read_text())["rows"]
-    return {
-        r["model"]: {
-            "onnx_ms": r.get("onnx_ms"),
-            "torch_ms": r.get("torch_ms"),
-            "gflops": r.get("gflops"),
-            "onnx_rounds": r.get("rounds", {}).get("onnx_ms"),
-        }
-        for r in rows
-    }
+    return {row["model"]: row for row in json.loads(Path(bench_json).read_text())["rows"]}
 
 
 def _latency_ratio(cost: dict, base_cost: dict) -> float | None:
-    """ONNX Runtime latency over the base's as the benchmark states it: the median of the per-round ratios where both
-    were timed in the same rounds (what ``python -m yolo_hybrid.bench`` reports), else the ratio of the medians."""
-    if not cost.get("onnx_ms") or not base_cost.get("onnx_ms"):
-        return None
-    rounds, base_rounds = cost.get("onnx_rounds") or [], base_cost.get("onnx_rounds") or []
-    if rounds and len(rounds) == len(base_rounds) and all(base_rounds):
-        return statistics.median(t / b for t, b in zip(rounds, base_rounds, strict=True))
-    return cost["onnx_ms"] / base_cost["onnx_ms"]
+    """ONNX Runtime latency over the base's as the benchmark states it (``yolo_hybrid.bench._ratios``: the median of
+    the per-round ratios where both were timed in the same rounds, else the ratio of the medians)."""
+    return _ratios(cost, base_cost).get("onnx_ms")
 
 
 def summarize(report: dict, latency: dict | None = None) -> dict:
