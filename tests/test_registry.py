@@ -272,11 +272,15 @@ def test_failing_plugins_only_warn(tmp_path):
         "exiting_plugin": "raise SystemExit(4)\n",
         "clashing_plugin": """
             import torch.nn as nn
+            from ultralytics.nn.modules import Conv
             from yolo_hybrid import register_block
             @register_block(kind="base")
             class Concat(nn.Module):
                 def __init__(self, c1, c2):
                     super().__init__()
+            @register_block(kind="base")
+            class AfterClashConv(Conv):  # registered after the clash, in the same module: must not be lost
+                pass
         """,
     }
     entry_points = {
@@ -288,8 +292,19 @@ def test_failing_plugins_only_warn(tmp_path):
         "good": "good_plugin",
     }
     site = _plugin_site(tmp_path, modules, entry_points)
-    out = assert_ok(run_python(BUILD, env={**os.environ, "PYTHONPATH": str(site)}, cwd=tmp_path))
+    code = BUILD + textwrap.dedent("""
+        import ultralytics.nn.tasks as tasks
+        from ultralytics.nn.modules.conv import Concat as StockConcat
+        import yolo_hybrid.registry as r
+        clash = sorted(n for n, e in r.registered_blocks().items() if "e_clash" in e.source)
+        print("CLASH", clash, sorted(r.declined_blocks()), tasks.Concat is StockConcat)
+        d["head"][6][2] = "AfterClashConv"
+        print("SURVIVOR", type(DetectionModel({**d, "scale": "n"}, verbose=False).model[16]).__name__)
+    """)
+    out = assert_ok(run_python(code, env={**os.environ, "PYTHONPATH": str(site)}, cwd=tmp_path))
     assert "BUILT PluginConv 64" in out and "OURS BoT3" in out
+    # A plugin's block whose name Ultralytics defines is dropped alone: the plugin's other blocks still register.
+    assert "CLASH ['AfterClashConv'] ['Concat'] True" in out and "SURVIVOR AfterClashConv" in out, out
     for needle in (
         "plugin entry point 'a_raises' = 'raising_plugin' of test-plugins was not loaded, its blocks are unavailable: "
         "RuntimeError: plugin bug",
@@ -298,7 +313,10 @@ def test_failing_plugins_only_warn(tmp_path):
         "ModuleNotFoundError",
         "'d_not_module' = 'good_plugin:PluginConv' of test-plugins was not loaded, its blocks are unavailable: "
         "TypeError: it names <class 'good_plugin.PluginConv'>, not a module",
-        "'Concat' is already defined by Ultralytics (ultralytics.nn.modules.conv.Concat)",
+        "yolo_hybrid: 'Concat' is already defined by Ultralytics 8.",
+        "(ultralytics.nn.modules.conv.Concat), and is also the name of the block registered by entry point 'e_clash' "
+        "= 'clashing_plugin' of test-plugins, clashing_plugin.Concat. Ultralytics keeps the name",
+        "register_block(clashing_plugin.Concat, name='ConcatX', kind='base')",
     ):
         assert needle in out, needle
 

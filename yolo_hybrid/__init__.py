@@ -12,12 +12,16 @@ Examples:
 """
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: importing this package stays torch-free
+    import torch
 
 __version__ = "0.2.0"
 
 from yolo_hybrid import _autoload
 
-__all__ = ["__version__", "register", "register_block", "config_path", "YAML_BLOCKS"]
+__all__ = ["__version__", "register", "register_block", "config_path", "convert_sync_batchnorm", "YAML_BLOCKS"]
 
 _autoload.install()
 
@@ -63,6 +67,35 @@ def config_path(name: str):
     from yolo_hybrid.integration.configs import config_path as _config_path
 
     return _config_path(name)
+
+
+def convert_sync_batchnorm(
+    module: "torch.nn.Module", process_group: "torch.distributed.ProcessGroup | None" = None
+) -> "torch.nn.Module":
+    """Turn a model's BatchNorms into SyncBatchNorms for multi-GPU training, keeping yolo_hybrid's single-value rule.
+
+    Use it instead of ``torch.nn.SyncBatchNorm.convert_sync_batchnorm``: torch makes the ``SingleValueBatchNorm2d`` of
+    CoT, CMT and the attention-pooling head plain ``SyncBatchNorm`` modules, which raise again on a training batch of
+    one image in a single process. Ours become ``yolo_hybrid.nn.norm.SingleValueSyncBatchNorm2d``; every other
+    BatchNorm becomes ``SyncBatchNorm`` as torch converts it. Parameters and running statistics are shared with the
+    originals. Call it before wrapping the model in ``DistributedDataParallel``.
+
+    Args:
+        module (nn.Module): The model, e.g. ``YOLO("yolov8n-cot.yaml").model``; changed in place.
+        process_group (torch.distributed.ProcessGroup | None): The group to synchronise over (None: the whole world).
+
+    Returns:
+        (nn.Module): ``module`` (a new norm when ``module`` itself is a BatchNorm).
+
+    Examples:
+        >>> from ultralytics import YOLO
+        >>> model = convert_sync_batchnorm(YOLO("yolov8n-cot.yaml").model)
+        >>> sorted({type(m).__name__ for m in model.modules() if "BatchNorm" in type(m).__name__})
+        ['SingleValueSyncBatchNorm2d', 'SyncBatchNorm']
+    """
+    from yolo_hybrid.nn.norm import convert_sync_batchnorm as _convert
+
+    return _convert(module, process_group)
 
 
 def __getattr__(name: str):

@@ -10,7 +10,9 @@ Discovery (``discover``, run once per process when Ultralytics' ``tasks`` is fir
 start) imports, in order: ``yolo_hybrid.nn``; every module named by an entry point of the group ``yolo_hybrid.blocks``
 (how an installed package plugs in: the stock ``yolo`` CLI and DDP workers see its blocks with no import anywhere);
 every module or ``.py`` file listed in ``YOLO_HYBRID_BLOCKS`` (comma-separated; how a local module plugs in). A plugin
-that fails to import is reported with a warning and skipped: it never breaks Ultralytics' import or ours.
+that fails to import is reported with a warning and skipped: it never breaks Ultralytics' import or ours. A block
+registered during discovery that a listener refuses (its name is one ``ultralytics.nn.tasks`` defines) is dropped
+alone, with the listener's warning: the other blocks, ours and plugins', still register.
 
 This module imports only the standard library; torch and Ultralytics are touched when a block is registered.
 
@@ -44,6 +46,7 @@ __all__ = [
     "BlockEntry",
     "register_block",
     "registered_blocks",
+    "declined_blocks",
     "live_blocks",
     "subscribe",
     "discover",
@@ -63,6 +66,8 @@ _lock = threading.RLock()
 _entries: dict[str, BlockEntry] = {}
 _listeners: list[Callable[[BlockEntry], None]] = []
 _discovered = False
+_discovering = False  # inside discover(): a refused block is dropped with a warning instead of raising
+_declined: dict[str, BlockEntry] = {}  # discovery blocks a listener refused, offered again to later listeners
 _source = threading.local()  # who is registering right now (a plugin being loaded), for messages
 
 
@@ -75,12 +80,16 @@ class BlockEntry:
         kind (str): ``"repeat"`` (built like C3/C2f), ``"base"`` (like Conv) or ``"head"`` (like Classify).
         flops (dict): ``{module class: thop rule}`` for operations thop cannot count inside the block.
         source (str): Who registered it (``"yolo_hybrid"``, ``"entry point cbam (yolo-cbam 0.1)"``, ...).
+        discovered (bool): Registered by ``discover`` (ours, or a plugin's at import), not by a user's own call
+            afterwards: only these may take a name ``ultralytics.nn.tasks`` defines, and only when the user says so
+            (``YOLO_HYBRID_OVERRIDE``, see ``yolo_hybrid.integration.register``).
     """
 
-    __slots__ = ("name", "cls", "kind", "flops", "source")
+    __slots__ = ("name", "cls", "kind", "flops", "source", "discovered")
 
-    def __init__(self, name: str, cls: type, kind: str, flops: dict, source: str):
+    def __init__(self, name: str, cls: type, kind: str, flops: dict, source: str, discovered: bool = False):
         self.name, self.cls, self.kind, self.flops, self.source = name, cls, kind, flops, source
+        self.discovered = discovered
 
     @property
     def spec(self):
@@ -156,7 +165,9 @@ def register_block(
 
     Usable as a function, a bare decorator (``@register_block``) or a decorator with options
     (``@register_block(kind="base")``). Registering the same class again is a no-op; another class under a taken name
-    (ours, another plugin's, or a name ``ultralytics.nn.tasks`` defines) is a ConfigError.
+    (ours, another plugin's, or a name ``ultralytics.nn.tasks`` defines) is a ConfigError. Exception: while
+    ``discover`` runs (our blocks, plugins loaded at import), a name ``ultralytics.nn.tasks`` defines is not an
+    error: that block alone is dropped with a RuntimeWarning saying how to use it, so one clash cannot cost the others.
 
     Args:
         cls (type | None): The ``nn.Module`` subclass.
@@ -178,11 +189,13 @@ def register_block(
     if cls is None:
         return lambda target: register_block(target, kind=kind, name=name, flops=flops)
     name, kind = _check_class(cls, kind, name)
-    entry = BlockEntry(name, cls, kind, _check_flops(cls, flops), getattr(_source, "name", None) or "register_block")
+    source = getattr(_source, "name", None) or "register_block"
+    entry = BlockEntry(name, cls, kind, _check_flops(cls, flops), source)
     _ensure_ultralytics_hooked()
     from yolo_hybrid.errors import ConfigError
 
     with _lock:
+        entry.discovered = _discovering
         existing = _entries.get(name)
         if existing is not None:
             problem = _collision(entry, existing)
@@ -197,12 +210,17 @@ def register_block(
         try:
             for listener in list(_listeners):
                 listener(entry)
-        except BaseException:
+        except BaseException as error:
             if existing is None:
                 del _entries[name]
             else:
                 _entries[name] = existing
-            raise
+            if not (entry.discovered and isinstance(error, ConfigError)):
+                raise
+            # Discovery registers many blocks in one go, at Ultralytics' import: one refused name must not abort the
+            # rest (the listener's message says what the user can do about it).
+            _declined[name] = entry
+            warnings.warn(str(error), RuntimeWarning, stacklevel=2)
     return cls
 
 
@@ -228,6 +246,12 @@ def registered_blocks() -> dict[str, BlockEntry]:
         return dict(_entries)
 
 
+def declined_blocks() -> dict[str, BlockEntry]:
+    """Blocks registered during discovery that were dropped because a listener refused their name (a copy)."""
+    with _lock:
+        return dict(_declined)
+
+
 def live_blocks() -> Mapping[str, BlockEntry]:
     """A read-only view of the registry that follows later registrations (the parser reads it at every call)."""
     return MappingProxyType(_entries)
@@ -238,7 +262,10 @@ def subscribe(listener: Callable[[BlockEntry], None]) -> None:
 
     Used by the integration layer: one listener per ``ultralytics.nn.tasks`` module registered into. If it refuses an
     existing entry (a name Ultralytics defines), that entry is dropped with a warning, the others still go through;
-    for a later entry, the registration is undone and the error raised to the caller of ``register_block``.
+    for a later entry, the registration is undone and the error raised to the caller of ``register_block`` (a
+    discovery entry is dropped with the warning instead, see ``register_block``). Entries dropped that way during
+    discovery are offered to a new listener too (a reloaded ``tasks`` module): it records and reports them again, and
+    takes them back if it accepts them.
     """
     from yolo_hybrid.errors import ConfigError
 
@@ -248,9 +275,24 @@ def subscribe(listener: Callable[[BlockEntry], None]) -> None:
                 listener(entry)
             except ConfigError as error:
                 del _entries[entry.name]
-                warnings.warn(
-                    f"yolo_hybrid: block {entry.name!r} ({entry.source}) dropped: {error}", RuntimeWarning, stacklevel=2
-                )
+                if entry.discovered:  # the listener's message is complete (what the name builds, how to pick)
+                    _declined[entry.name] = entry
+                    warnings.warn(str(error), RuntimeWarning, stacklevel=2)
+                else:
+                    warnings.warn(
+                        f"yolo_hybrid: block {entry.name!r} ({entry.source}) dropped: {error}",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+        for entry in list(_declined.values()):
+            if entry.name in _entries:
+                continue  # the name was registered again since, by a later call
+            try:
+                listener(entry)
+            except ConfigError as error:
+                warnings.warn(str(error), RuntimeWarning, stacklevel=2)
+            else:
+                _entries[entry.name] = _declined.pop(entry.name)
         _listeners.append(listener)
 
 
@@ -260,22 +302,26 @@ def discover() -> None:
     Raises:
         Exception: Only if our own blocks cannot be imported; plugins' failures are warnings.
     """
-    global _discovered
+    global _discovered, _discovering
     with _lock:
         if _discovered:
             return
         _discovered = True
         from yolo_hybrid.nn import FLOP_RULES, YAML_BLOCKS
 
-        with _registering_as("yolo_hybrid"):
-            for cls, kind in YAML_BLOCKS.values():
-                register_block(cls, kind=kind, flops=FLOP_RULES)
-        for entry_point in _entry_points():
-            dist = getattr(getattr(entry_point, "dist", None), "name", None)
-            label = f"entry point {entry_point.name!r} = {entry_point.value!r}" + (f" of {dist}" if dist else "")
-            _load_plugin(label, entry_point.load)
-        for item in _env_modules():
-            _load_plugin(f"{MODULES_ENV} entry {item!r}", lambda item=item: _import_module_or_file(item))
+        _discovering = True  # read under _lock, which this thread holds throughout: no other registration interleaves
+        try:
+            with _registering_as("yolo_hybrid"):
+                for cls, kind in YAML_BLOCKS.values():
+                    register_block(cls, kind=kind, flops=FLOP_RULES)
+            for entry_point in _entry_points():
+                dist = getattr(getattr(entry_point, "dist", None), "name", None)
+                label = f"entry point {entry_point.name!r} = {entry_point.value!r}" + (f" of {dist}" if dist else "")
+                _load_plugin(label, entry_point.load)
+            for item in _env_modules():
+                _load_plugin(f"{MODULES_ENV} entry {item!r}", lambda item=item: _import_module_or_file(item))
+        finally:
+            _discovering = False
 
 
 class _registering_as:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
 import threading
 
 import pytest
@@ -296,3 +297,199 @@ def test_patched_parser_is_cached_like_bytecode(tmp_path):
         outputs.append(next(line for line in out.splitlines() if line.startswith("CACHE")))
     assert outputs == ["CACHE ast miss BoT3 256", "CACHE ast miss BoT3 256", "CACHE ast hit BoT3 256"], outputs
     assert len(list((tmp_path / "pyc" / "yolo_hybrid").glob("parse_model.*.marshal"))) == 1
+
+
+# Issue #34, names Ultralytics may take: a future release defining one of our names is simulated by binding a
+# stand-in class into ultralytics.nn.tasks before registering (autoload off). The stand-in is an nn.Identity, which
+# Ultralytics' parser builds as a module it does not scale (c2 = c1), so a detection model still builds around it.
+COLLISION = r"""
+import json, re, warnings
+import torch
+import ultralytics.nn.tasks as tasks
+
+
+class BoT3(torch.nn.Identity):
+    pass
+
+
+BoT3.__module__ = "ultralytics.nn.modules.future"
+tasks.BoT3 = BoT3
+tasks.C2fCoT = 42  # a global that is not a module class: no block may replace it, even when asked
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import yolo_hybrid  # registers at once: ultralytics.nn.tasks is imported
+
+    report = yolo_hybrid.register()
+from ultralytics import YOLO
+from ultralytics.utils import YAML
+
+from yolo_hybrid.errors import ConfigError
+
+out = {key: report.get(key) for key in ("blocks", "shadowed", "overridden", "override_unused")}
+out["warnings"] = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+out["bound"] = {n: getattr(getattr(tasks, n, None), "__module__", "") + f".{n}" for n in ("BoT3", "CoT3")}
+
+
+def layer8(make):
+    try:
+        m = make().model[8]
+        return f"{type(m).__module__}.{type(m).__name__}"
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+
+
+d = YAML.load(yolo_hybrid.config_path("yolov8-bot3.yaml"))
+mine = lambda: tasks.DetectionModel({**d, "yaml_file": "my-bot3.yaml", "scale": "n"}, verbose=False)
+out["user_yaml"] = layer8(mine)
+out["bundled_name"] = layer8(lambda: YOLO("yolov8n-bot3.yaml").model)
+out["bundled_path"] = layer8(lambda: YOLO(str(yolo_hybrid.config_path("yolov8-bot3.yaml"))).model)
+out["other_block"] = layer8(lambda: YOLO("yolov8n-cmt.yaml").model)
+
+
+class MyConv(torch.nn.Module):
+    def __init__(self, c1, c2):
+        super().__init__()
+
+
+try:
+    yolo_hybrid.register_block(MyConv, kind="base", name="Conv")
+    out["user_conv"] = "registered"
+except ConfigError as error:
+    out["user_conv"] = f"ConfigError: {error}"
+snippet = re.search(r"or \(b\) .*?: (import .*\))\.$", next((w for w in out["warnings"] if "'BoT3'" in w), ""))
+if snippet:  # option (b), exactly as the warning prints it, then a copy of the bundled config using the new name
+    exec(snippet.group(1))
+    d["backbone"][8][2] = "BoT3X"
+    out["renamed"] = layer8(mine)
+print("REPORT", json.dumps(out))
+"""
+
+
+def _collision_run(**env) -> dict:
+    out = assert_ok(run_python(COLLISION, env=_env(YOLO_HYBRID_NO_AUTOLOAD="1", **env), cwd=ROOT))
+    return json.loads(next(line for line in out.splitlines() if line.startswith("REPORT "))[7:])
+
+
+@pytest.fixture(scope="module")
+def collision():
+    """One process where Ultralytics defines BoT3 and no override is set."""
+    return _collision_run(YOLO_HYBRID_OVERRIDE="")
+
+
+@pytest.fixture(scope="module")
+def overridden():
+    """One process where Ultralytics defines BoT3 and the user lets ours take it (plus two names that do nothing)."""
+    return _collision_run(YOLO_HYBRID_OVERRIDE=" BoT3, CoT3,,BoT4 ,C2fCoT")
+
+
+STAND_IN = "ultralytics.nn.modules.future.BoT3"
+
+
+def test_a_name_ultralytics_defines_drops_only_that_block(collision):
+    # Before the fix one collision aborted discovery: no block at all was registered.
+    assert collision["blocks"] == sorted(set(yolo_hybrid.YAML_BLOCKS) - {"BoT3", "C2fCoT"})
+    assert collision["bound"] == {"BoT3": STAND_IN, "CoT3": "yolo_hybrid.nn.cot.CoT3"}  # stock keeps the bare name
+    assert collision["shadowed"]["BoT3"] == {
+        "ours": "yolo_hybrid.nn.bot.BoT3",
+        "ultralytics": STAND_IN,
+        "source": "yolo_hybrid",
+    }
+    assert collision["overridden"] == {} and collision["override_unused"] == {}
+    assert collision["other_block"] == "yolo_hybrid.nn.cmt.CMTBlock"
+
+
+def _bundled_configs_with_rows_of(name: str) -> list[str]:
+    from ultralytics.utils import YAML
+
+    from yolo_hybrid.integration.configs import list_configs
+
+    return [p.name for p in list_configs() if any(row[2] == name for row in _rows(YAML.load(p)))]
+
+
+def _rows(d: dict) -> list:
+    return list(d.get("backbone") or []) + list(d.get("head") or [])
+
+
+def test_collision_warning_names_both_classes_what_builds_and_both_fixes(collision):
+    about = [w for w in collision["warnings"] if w.startswith("yolo_hybrid: 'BoT3'")]
+    assert len(about) == 1, collision["warnings"]  # one warning per collided name
+    text = about[0]
+    using = _bundled_configs_with_rows_of("BoT3")
+    assert len(using) > 3
+    for needle in (
+        "'BoT3' is already defined by Ultralytics 8.",
+        f"({STAND_IN})",
+        "yolo_hybrid's block yolo_hybrid.nn.bot.BoT3",
+        f"YAML rows naming 'BoT3' build {STAND_IN}",
+        f"bundled configs naming it ({using[0]}, ",
+        f"({len(using)} in all)) refuse to build",
+        "(a) set YOLO_HYBRID_OVERRIDE=BoT3 in the environment before Python starts",
+        "register_block(yolo_hybrid.nn.bot.BoT3, name='BoT3X', kind='repeat', flops=yolo_hybrid.nn.FLOP_RULES)",
+    ):
+        assert needle in text, (needle, text)
+
+
+def test_yaml_rows_of_a_taken_name_build_stock_and_bundled_configs_refuse(collision):
+    assert collision["user_yaml"] == STAND_IN  # a user's YAML: the name is Ultralytics', as the warning says
+    for key, shown in (("bundled_name", "yolov8n-bot3.yaml"), ("bundled_path", "cfg/models/yolov8-bot3.yaml")):
+        text = collision[key]
+        assert text.startswith("ConfigError: ") and f"{shown}, layer 8 [-1, 3, 'BoT3', [1024]]" in text, text
+        assert f"defines 'BoT3' itself ({STAND_IN})" in text and "Fix: set YOLO_HYBRID_OVERRIDE=BoT3" in text, text
+
+
+def test_renaming_ours_as_the_warning_says_builds_ours(collision):
+    assert collision["renamed"] == "yolo_hybrid.nn.bot.BoT3"
+
+
+def test_user_block_under_a_stock_name_still_raises(collision):
+    assert collision["user_conv"].startswith(
+        "ConfigError: 'Conv' is already defined by Ultralytics (ultralytics.nn.modules.conv.Conv); a block of "
+        "that name would shadow it. Fix: register MyConv under another name"
+    ), collision["user_conv"]
+    assert "YOLO_HYBRID_OVERRIDE" not in collision["user_conv"]
+
+
+def test_override_lets_ours_take_the_name_with_a_warning(overridden):
+    assert overridden["bound"]["BoT3"] == "yolo_hybrid.nn.bot.BoT3"
+    assert (
+        overridden["bundled_name"] == overridden["bundled_path"] == overridden["user_yaml"] == "yolo_hybrid.nn.bot.BoT3"
+    )
+    assert "BoT3" in overridden["blocks"] and "BoT3" not in overridden["shadowed"]
+    assert overridden["overridden"]["BoT3"] == {
+        "ours": "yolo_hybrid.nn.bot.BoT3",
+        "ultralytics": STAND_IN,
+        "source": "yolo_hybrid",
+    }
+    about = [w for w in overridden["warnings"] if w.startswith("yolo_hybrid: YOLO_HYBRID_OVERRIDE names 'BoT3'")]
+    assert (
+        len(about) == 1
+        and f"yolo_hybrid.nn.bot.BoT3 (registered by yolo_hybrid) replaced Ultralytics' own 'BoT3' ({STAND_IN}"
+        in about[0]
+    ), about
+
+
+def test_override_of_a_name_ultralytics_does_not_define_warns(overridden):
+    why = overridden["override_unused"]["CoT3"]
+    assert (
+        "'CoT3', which Ultralytics 8." in why
+        and "does not define: nothing is replaced" in why
+        and "Fix: remove 'CoT3'" in why
+    )
+    assert overridden["bound"]["CoT3"] == "yolo_hybrid.nn.cot.CoT3"
+    assert sum("'CoT3'" in w for w in overridden["warnings"]) == 1
+
+
+def test_override_of_an_unknown_block_name_warns_with_a_suggestion(overridden):
+    why = overridden["override_unused"]["BoT4"]
+    assert "names 'BoT4', which is not a block registered at import" in why and "did you mean 'BoT3'?" in why, why
+    assert set(overridden["override_unused"]) == {"CoT3", "BoT4"}  # blanks ignored; C2fCoT: its own warning below
+
+
+def test_override_never_replaces_a_global_that_is_not_a_module_class(overridden):
+    assert overridden["shadowed"]["C2fCoT"]["ultralytics"] == "int instance"
+    text = next(w for w in overridden["warnings"] if "'C2fCoT'" in w)
+    assert (
+        "YOLO_HYBRID_OVERRIDE names 'C2fCoT'" in text
+        and "(int instance) is not a module class, which no block may replace" in text
+    ), text
+    assert "register_block(yolo_hybrid.nn.cot.C2fCoT, name='C2fCoTX'" in text

@@ -6,6 +6,9 @@ We wrap it: a bare ``*.yaml`` name that is not a file in the working directory i
 unless Ultralytics ships a file of the same name (then Ultralytics' copy wins: we never shadow a stock config).
 Unknown names fall through to Ultralytics' own "does not exist" error, extended with the bundled names close to the
 one asked for (``yolov8n-bot4.yaml`` -> ``yolov8n-bot3.yaml``).
+
+``bundled_config`` tells whether a model dict's ``yaml_file`` is one of ours, as Ultralytics resolved it: the parser
+refuses to build a bundled config whose block name Ultralytics took (see ``parser.check_taken_names``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,16 @@ from pathlib import Path
 
 from yolo_hybrid.errors import close_matches
 
-__all__ = ["CFG_DIR", "config_path", "find_config", "list_configs", "close_configs", "patch_check_file"]
+__all__ = [
+    "CFG_DIR",
+    "config_path",
+    "find_config",
+    "list_configs",
+    "close_configs",
+    "bundled_config",
+    "configs_using",
+    "patch_check_file",
+]
 
 CFG_DIR = Path(__file__).resolve().parents[1] / "cfg"
 _SUFFIXES = (".yaml", ".yml")
@@ -69,6 +81,47 @@ def close_configs(name: str) -> list[str]:
 @functools.cache
 def _stock_has(root: str, name: str) -> bool:
     return any(Path(root, "cfg").rglob(name))
+
+
+def _inside_cfg(path: Path) -> Path | None:
+    resolved = path.resolve()
+    return resolved if resolved.is_relative_to(CFG_DIR) else None
+
+
+def bundled_config(yaml_file) -> Path | None:
+    """The bundled config a model dict's ``yaml_file`` resolves to, or None for anything else (a user's file).
+
+    Follows Ultralytics' ``yaml_model_load``: the name as given, then with its scale letter removed
+    (``yolov8n-bot3.yaml`` -> ``yolov8-bot3.yaml``); an existing file is taken as it is (bundled if it lies in our
+    ``cfg`` folder), a bare name as our ``check_file`` wrapper resolves it (ours unless Ultralytics ships the name).
+    """
+    if not isinstance(yaml_file, (str, os.PathLike)):
+        return None
+    given = os.fspath(yaml_file).strip()
+    if not given or "://" in given:
+        return None
+    for candidate in dict.fromkeys((given, _SCALE.sub(r"\1\3", given))):
+        if os.path.isfile(candidate):
+            return _inside_cfg(Path(candidate))
+        if _is_bare_yaml_name(candidate):
+            ours = find_config(candidate)
+            if ours is not None:
+                from ultralytics.utils import ROOT
+
+                return None if _stock_has(str(ROOT), ours.name) else ours
+    return None
+
+
+def configs_using(name: str) -> list[str]:
+    """File names of the bundled configs with a backbone or head row whose module is ``name``."""
+    import yaml  # Ultralytics' own dependency; only read when a message needs it (a name clash)
+
+    def modules(path: Path) -> set:
+        d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        rows = list(d.get("backbone") or []) + list(d.get("head") or [])
+        return {row[2] for row in rows if isinstance(row, list) and len(row) > 2 and isinstance(row[2], str)}
+
+    return [p.name for p in list_configs() if name in modules(p)]
 
 
 def patch_check_file(checks) -> None:

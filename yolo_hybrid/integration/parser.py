@@ -43,6 +43,8 @@ __all__ = [
     "UnknownModuleError",
     "extend_parse_model",
     "attach_block",
+    "NameTakenError",
+    "check_taken_names",
     "explain_unregistered",
     "ast_patched_parse_model",
     "make_alias",
@@ -377,6 +379,7 @@ def with_layer_context(parse_model, blocks, report: dict, tasks):
         our_names = frozenset(entries)
         check_requirement(d, report.get("ultralytics", "0"))
         check_rows(d, {name: entry.spec for name, entry in entries.items() if entry.spec is not None})
+        check_taken_names(d, report)
         try:
             built = parse_model(*args, **kwargs)
         except Exception as error:
@@ -474,7 +477,36 @@ def extend_parse_model(tasks, strategy: str, report: dict, blocks) -> str:
 _STOCK = {"repeat": "C3", "base": "Conv", "head": "Classify"}
 
 
-def attach_block(tasks, entry, strategy: str, attached: dict) -> None:
+class NameTakenError(ConfigError):
+    """``ultralytics.nn.tasks`` already defines a registered block's YAML name (a stock module, usually).
+
+    Attributes:
+        name (str): The YAML name.
+        existing (object): What ``tasks`` binds to it (Ultralytics' class).
+        entry: The refused ``BlockEntry``.
+    """
+
+    def __init__(self, message: str, name: str, existing, entry):
+        super().__init__(message)
+        self.name, self.existing, self.entry = name, existing, entry
+
+
+def defined_as(value) -> str:
+    """How a message names a global of ``tasks``: ``module.qualname`` for a class, else its type."""
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return f"{type(value).__name__} instance"
+
+
+def can_override(existing) -> bool:
+    """Whether ``existing`` (a global of ``tasks``) is a YAML module our block may replace on request.
+
+    Only ``nn.Module`` classes: replacing a helper or a module object (``torch``, ``LOGGER``) would break the parser.
+    """
+    return isinstance(existing, type) and issubclass(existing, nn.Module)
+
+
+def attach_block(tasks, entry, strategy: str, attached: dict, override: bool = False):
     """Bind ``entry.name`` in ``tasks`` (the class, or its alias stand-in) and add it to the parser's collections.
 
     Args:
@@ -482,21 +514,30 @@ def attach_block(tasks, entry, strategy: str, attached: dict) -> None:
         entry: The ``BlockEntry``.
         strategy (str): The strategy ``extend_parse_model`` used.
         attached (dict): YAML name -> (class, kind) bound by us in this ``tasks`` so far (updated here).
+        override (bool): The user asked for this block to replace a stock module of the same name
+            (``YOLO_HYBRID_OVERRIDE``); honoured for ``nn.Module`` classes only.
+
+    Returns:
+        (type | None): The stock class replaced (``override`` only), else None.
 
     Raises:
-        ConfigError: ``tasks`` already defines the name (a stock module or any other global): never shadowed.
+        NameTakenError: ``tasks`` already defines the name (a stock module or any other global) and ``override`` is
+            off or does not apply: never shadowed silently.
     """
     existing = tasks.__dict__.get(entry.name)
     ours = entry.name in attached or existing is entry.cls or getattr(existing, "_yh_target", None) is entry.cls
+    replaced = None
     if existing is not None and not ours:  # (a reloaded tasks keeps its old globals, ours among them)
-        what = (
-            f"{existing.__module__}.{existing.__qualname__}" if isinstance(existing, type) else type(existing).__name__
-        )
-        raise ConfigError(
-            f"{entry.name!r} is already defined by Ultralytics ({what}); a block of that name would shadow it. "
-            f"Fix: register {entry.cls.__name__} under another name, e.g. register_block({entry.cls.__name__}, "
-            f"name='{entry.name}X'), and use that name in the YAML."
-        )
+        if not (override and can_override(existing)):
+            raise NameTakenError(
+                f"{entry.name!r} is already defined by Ultralytics ({defined_as(existing)}); a block of that name "
+                f"would shadow it. Fix: register {entry.cls.__name__} under another name, e.g. "
+                f"register_block({entry.cls.__name__}, name='{entry.name}X'), and use that name in the YAML.",
+                entry.name,
+                existing,
+                entry,
+            )
+        replaced = existing
     if strategy == "alias":
         bound = make_alias(entry.cls, tasks.__dict__[_STOCK[entry.kind]], unscaled_c2=entry.kind == "head")
     else:
@@ -507,6 +548,52 @@ def attach_block(tasks, entry, strategy: str, attached: dict) -> None:
     setattr(tasks, BASE_GLOBAL, tuple(cls for cls, _kind in classes))
     setattr(tasks, REPEAT_GLOBAL, tuple(cls for cls, kind in classes if kind == "repeat"))
     setattr(tasks, HEAD_GLOBAL, tuple(cls for cls, kind in classes if kind == "head"))
+    return replaced
+
+
+def check_taken_names(d, report: dict) -> None:
+    """ConfigError if a config bundled with yolo_hybrid names a block whose name Ultralytics kept for itself.
+
+    Such a row would build Ultralytics' module of that name, not the block the config was written (and its channel
+    plan tuned) for: a different model under our config's name. A user's own YAML builds Ultralytics' module, as the
+    registration warning said. ``report["shadowed"]`` (registration) lists the names Ultralytics kept; only our own
+    blocks' count (a plugin's clash is its own business, and our configs use stock names such as ``Concat`` too).
+    """
+    shadowed = {name: r for name, r in (report.get("shadowed") or {}).items() if r.get("source") == "yolo_hybrid"}
+    if not shadowed:
+        return
+    rows = [
+        (i, row)
+        for i, row in enumerate(_rows(d))
+        if isinstance(row, (list, tuple)) and len(row) > 2 and isinstance(row[2], str) and row[2] in shadowed
+    ]
+    if not rows:
+        return
+    from yolo_hybrid.integration.configs import bundled_config
+
+    bundled = bundled_config(d.get("yaml_file") if isinstance(d, dict) else None)
+    if bundled is None:
+        return
+    i, row = rows[0]
+    name = row[2]
+    taken = shadowed[name]
+    names = ",".join(sorted({r[2] for _, r in rows}))
+    from yolo_hybrid.integration.register import OVERRIDE_ENV, override_names
+
+    current = os.environ.get(OVERRIDE_ENV)
+    if current and name in override_names():  # set in-process after registration (at Ultralytics' import) ran
+        told = f" ({OVERRIDE_ENV} names it now, but was read when ultralytics.nn.tasks was imported, before that)"
+    else:
+        told = f" ({OVERRIDE_ENV} is {current!r} in this process, which does not name it)" if current else ""
+    raise ConfigError(
+        f"{_yaml_file(d)}, layer {i} {row}: this config is bundled with yolo_hybrid ({bundled.name}) and written for "
+        f"yolo_hybrid's {taken['ours']}, but ultralytics {report.get('ultralytics', '?')} defines {name!r} itself "
+        f"({taken['ultralytics']}) and keeps the name, so this row would build that different module. Fix: set "
+        f"{OVERRIDE_ENV}={names} in the environment before Python starts{told}: yolo_hybrid's block then takes "
+        f"the name from Ultralytics' class; or copy the config and rename its rows to a name you register ours "
+        f"under (the registration warning gives the register_block call; docs: 'When Ultralytics defines the same "
+        f"name')."
+    )
 
 
 def _rebind(tasks, old: tuple, new) -> None:

@@ -147,7 +147,7 @@ class ScaleAwareModulation(nn.Module):
 
     def fuse(self) -> None:
         """Fold the SAA's BN into ``proj0`` (exact up to float rounding, eval statistics; idempotent)."""
-        if isinstance(self.bn, nn.BatchNorm2d):
+        if isinstance(self.bn, nn.modules.batchnorm._BatchNorm):  # SyncBatchNorm too (convert_sync_batchnorm)
             fold_bn_after(self.proj0, self.bn)
             self.bn = nn.Identity()
 
