@@ -6,9 +6,9 @@
 # releases side by side in .venv-versions, the `versions` group once per release, the Compatibility table of
 # docs/compatibility.md checked against the run); then set up .venv-deploy (the pinned export toolchains,
 # scripts/setup_deploy.sh) and run the deploy group (tests marked `deploy`) there.
-# The main suite and the deploy group run on one pytest-xdist worker per core, at most 4 (on CI's 2 cores the main
-# suite took 9:45 against 18:19 in one process); YOLO_HYBRID_TEST_WORKERS=N sets the number (0: one process, e.g. to
-# debug with -s or pdb).
+# The main suite runs on one pytest-xdist worker per core, at most 4 (on CI's 2 cores it took 9:45 against 18:19 in one
+# process), the deploy group in one pytest process with as many export jobs at a time;
+# YOLO_HYBRID_TEST_WORKERS=N sets the number (0: one process and one job at a time, e.g. to debug with -s or pdb).
 # Extra arguments go to every pytest run. YOLO_HYBRID_VERSIONS=0 skips the version matrix, YOLO_HYBRID_DEPLOY=0 the
 # deploy group, YOLO_HYBRID_WHEEL_SMOKE=0 the wheel smoke.
 # Every step's wall time is printed as it ends and again in a summary at exit (CI's budget is 60 minutes); the
@@ -41,5 +41,6 @@ if [ "${YOLO_HYBRID_DEPLOY:-1}" = "0" ]; then
   exit "$main"
 fi
 step setup-deploy bash scripts/setup_deploy.sh
-# loadgroup: the cases of one task and target on one worker (tests/deploy/test_formats.py)
-step deploy .venv-deploy/bin/python -m pytest -m deploy tests/deploy -n "$workers" --dist loadgroup --durations=15 "$@"
+# One pytest process: its export jobs run $workers at a time in child processes (tests/deploy/test_formats.py)
+YOLO_HYBRID_TEST_WORKERS="$workers" step deploy .venv-deploy/bin/python -m pytest -m deploy tests/deploy \
+  --durations=15 "$@"

@@ -12,9 +12,11 @@ their drift is reported by the benchmark, not judged here.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import os
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -59,20 +61,72 @@ if os.environ.get("YOLO_HYBRID_DEPLOY_TARGETS"):  # e.g. "ncnn,mnn" to rerun a f
     CASES = [case for case in CASES if case[2] in os.environ["YOLO_HYBRID_DEPLOY_TARGETS"].split(",")]
 # Where we fail and stock does not, each with the converter's own message (none at present).
 KNOWN: dict = {}  # e.g. (task, family, target): dict(reason="the converter's message"), run=False if it aborts
-# scripts/test.sh runs this group on one pytest-xdist worker per core (--dist loadgroup): the cases of one task and
-# target share a worker, which exports the stock model and our four of that pair in one child process (outcomes'
-# cache): a child's start-up (torch, Ultralytics, the converter) costs more than exporting a model at this size.
 FAMILIES_OF: dict = {}  # (task, target) -> our families exported there
 for task, family, target in CASES:
     FAMILIES_OF.setdefault((task, target), []).append(family)
 CASES = [
-    pytest.param(
-        *case,
-        marks=[pytest.mark.xdist_group(f"{case[0]}-{case[2]}")]
-        + ([pytest.mark.xfail(strict=True, **KNOWN[case])] if case in KNOWN else []),
-    )
+    pytest.param(*case, marks=[pytest.mark.xfail(strict=True, **KNOWN[case])] if case in KNOWN else [])
     for case in CASES
 ]
+BLOCKED = [(family, target) for family in ("smt", "cmt") for target in ("mnn", "saved_model")]  # ONNX: tests/nn
+
+# The work is done by jobs, not by the tests: one job per (task, target) exports the stock model and our configs of
+# that pair in one child process (``outcomes``; a child's start-up, torch + Ultralytics + the converter, costs more
+# than exporting a model at this size), one job per BLOCKED case exports its model alone. Every job the selected
+# tests need starts when the first of them runs, WORKERS at a time (threads, each waiting on its child process),
+# longest first; a test waits for its own job. (pytest-xdist's --dist loadgroup would keep a pair's cases on one
+# worker, but with pytest 9.2 and pytest-xdist 3.8 it does not group them: xdist renames ``item._nodeid``, which
+# pytest 9 no longer reads, so every worker exported every pair's models, twice the work.)
+WORKERS = max(1, int(os.environ.get("YOLO_HYBRID_TEST_WORKERS") or min(4, os.cpu_count() or 1)))
+# Seconds a detection job took on CI's 2 cores (stock + four configs, child start-up included), to start the longest
+# first; a target not named here is taken as short. Other tasks' jobs export fewer or smaller models.
+SECONDS = {
+    "executorch": 290,
+    "saved_model": 270,
+    "litert-int8": 220,
+    "litert": 190,
+    "openvino-int8": 130,
+    "coreml": 100,
+    "paddle": 85,
+    "onnx-int8": 70,
+    "openvino": 55,
+    "ncnn": 50,
+    "mnn": 40,
+}
+
+
+def _job_of(item: pytest.Item) -> tuple | None:
+    """The job a collected test of this file waits for: ``(task, target)`` or ``("blocked", family, target)``."""
+    function = getattr(item, "function", None)
+    if function is test_ours_deploys_where_stock_does:
+        return (item.callspec.params["task"], item.callspec.params["target"])
+    if function is test_attention_exported_in_query_blocks_deploys:
+        return ("blocked", item.callspec.params["family"], item.callspec.params["target"])
+    return None
+
+
+def _cost(job: tuple) -> float:
+    target = job[-1]
+    if job[0] == "blocked":
+        return SECONDS.get(target, 30) / 3
+    return SECONDS.get(target, 30) * (1 if job[0] == "detect" else 0.5)
+
+
+@pytest.fixture(scope="session")
+def jobs(request, tmp_path_factory):
+    """Job -> future of its outcomes, for every job the selected tests need whose toolchain is installed."""
+    work = tmp_path_factory.mktemp("deploy")
+    needed = {job for item in request.session.items if (job := _job_of(item))}
+    needed = {job for job in needed if available(TARGETS[job[-1]])}
+    for task in {job[0] for job in needed if job[0] != "blocked"}:
+        calibration(task, str(work))  # here, once: jobs of one task run at the same time
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="deploy")
+    futures = {
+        job: pool.submit(blocked_outcome if job[0] == "blocked" else outcomes, *job[-2:], str(work))
+        for job in sorted(needed, key=_cost, reverse=True)
+    }
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def test_every_toolchain_is_installed():
@@ -81,7 +135,6 @@ def test_every_toolchain_is_installed():
     assert not missing, f"deploy toolchains missing: {missing}. Fix: bash scripts/setup_deploy.sh"
 
 
-@functools.cache
 def outcomes(task: str, target: str, workdir: str) -> dict:
     """Config -> outcome of the stock model of ``task`` and ours of that pair's cases, exported to ``target``.
 
@@ -91,7 +144,9 @@ def outcomes(task: str, target: str, workdir: str) -> dict:
     model that deploys on its own (a warning says when the two differ).
     """
     configs = [f"{PREFIX[task]}.yaml"] + [f"{PREFIX[task]}-{family}.yaml" for family in FAMILIES_OF[task, target]]
-    options = {"imgsz": IMGSZ, "data": calibration(task, workdir), "timeout": TIMEOUT}
+    cwd = Path(workdir) / "cwd" / f"{task}-{target}"  # what a converter writes beside it stays in the job's folder
+    cwd.mkdir(parents=True, exist_ok=True)
+    options = {"imgsz": IMGSZ, "data": calibration(task, workdir), "timeout": TIMEOUT, "cwd": cwd}
     results = check_targets_isolated(configs, target, workdirs=[f"{workdir}/{cfg}" for cfg in configs], **options)
     found = dict(zip(configs, results, strict=True))
     for cfg, shared in found.items():
@@ -108,13 +163,30 @@ def calibration(task: str, workdir: str) -> str:
     return str(make_dataset(f"{workdir}/calibration-{task}", task, n_train=2, n_val=4, imgsz=IMGSZ))
 
 
+def blocked_outcome(family: str, target: str, workdir: str):
+    """yolov8n-``family`` exported to ``target`` with attention cut into 256-byte query blocks (one child); its
+    outcome and export folder."""
+    from yolo_hybrid.nn.query_blocks import BLOCK_BYTES_ENV
+
+    folder = Path(workdir) / "blocked" / f"{family}-{target}"
+    (folder / "cwd").mkdir(parents=True, exist_ok=True)
+    outcome = check_target_isolated(
+        f"yolov8n-{family}.yaml",
+        target,
+        imgsz=IMGSZ,
+        workdir=folder / "export",
+        timeout=TIMEOUT,
+        env={BLOCK_BYTES_ENV: "256"},
+        cwd=folder / "cwd",
+    )
+    return outcome, folder / "export" / target
+
+
 @pytest.mark.parametrize("task, family, target", CASES)
-def test_ours_deploys_where_stock_does(task, family, target, tmp_path_factory, monkeypatch):
+def test_ours_deploys_where_stock_does(task, family, target, jobs):
     if not available(TARGETS[target]):
         pytest.skip(f"{target} toolchain not installed ({', '.join(TARGETS[target].requires)})")
-    work = tmp_path_factory.getbasetemp() / "deploy"
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
-    results = outcomes(task, target, str(work))
+    results = jobs[task, target].result()
     stock = results[f"{PREFIX[task]}.yaml"]
     if not deploys(stock):
         pytest.skip(f"stock {PREFIX[task]} fails in {target} too: {stock.error or stock.max_abs_diff}")
@@ -131,11 +203,8 @@ def test_ours_deploys_where_stock_does(task, family, target, tmp_path_factory, m
             )
 
 
-BLOCKED = [(family, target) for family in ("smt", "cmt") for target in ("mnn", "saved_model")]  # ONNX: tests/nn
-
-
 @pytest.mark.parametrize("family, target", BLOCKED)
-def test_attention_exported_in_query_blocks_deploys(family, target, tmp_path, monkeypatch):
+def test_attention_exported_in_query_blocks_deploys(family, target, jobs):
     """The converters that start from Ultralytics' ONNX file (MNN, onnx2tf) take attention cut into blocks of query
     rows.
 
@@ -146,17 +215,14 @@ def test_attention_exported_in_query_blocks_deploys(family, target, tmp_path, mo
     from ultralytics import YOLO
 
     from yolo_hybrid.nn.cmt import LightweightMHSA
-    from yolo_hybrid.nn.query_blocks import BLOCK_BYTES_ENV
     from yolo_hybrid.nn.smt import SMTAttention
 
     if not available(TARGETS[target]):
         pytest.skip(f"{target} toolchain not installed ({', '.join(TARGETS[target].requires)})")
-    monkeypatch.setenv(BLOCK_BYTES_ENV, "256")
-    monkeypatch.chdir(tmp_path)
     cfg = f"yolov8n-{family}.yaml"
-    ours = check_target_isolated(cfg, target, imgsz=IMGSZ, workdir=tmp_path / "export", timeout=TIMEOUT)
+    ours, export = jobs["blocked", family, target].result()
     assert ours.exported and ours.ran, ours.error
     assert ours.max_abs_diff <= TOLERANCE, f"{cfg} in {target}, attention in blocks: {ours.max_abs_diff:.2e}"
-    graph = onnx.load(str(next((tmp_path / "export" / target).rglob("*.onnx")))).graph
+    graph = onnx.load(str(next(export.rglob("*.onnx")))).graph
     layers = sum(isinstance(m, (LightweightMHSA, SMTAttention)) for m in YOLO(cfg).model.modules())
     assert sum(node.op_type == "Softmax" for node in graph.node) > layers + 1  # + 1: the DFL's softmax

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,21 @@ def test_models_share_a_child_and_a_death_costs_only_its_own_model(tmp_path):
 def test_a_silent_child_times_out_per_model(tmp_path):
     outcomes = check_targets_isolated(["yolov8n.yaml", "yolov8n.yaml"], "onnx", imgsz=32, timeout=0.5)
     assert [o.error for o in outcomes] == ["timeout: no result after 0.5 s"] * 2  # the interpreter alone takes longer
+
+
+def test_a_child_gets_its_own_environment_and_folder(tmp_path):
+    """The deploy group runs several children at once from threads: each takes its variables and folder as arguments,
+    leaving the caller's ``os.environ`` and working directory alone."""
+    fake = tmp_path / "fake" / "ultralytics"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("import os\nraise ImportError('stand-in ultralytics in ' + os.getcwd())\n")
+    (tmp_path / "cwd").mkdir()
+    environ, cwd = dict(os.environ), os.getcwd()
+    [outcome] = check_targets_isolated(
+        ["yolov8n.yaml"], "onnx", imgsz=32, env={"PYTHONPATH": str(fake.parent)}, cwd=tmp_path / "cwd"
+    )
+    assert f"ImportError: stand-in ultralytics in {tmp_path / 'cwd'}" in outcome.error, outcome.error
+    assert dict(os.environ) == environ and os.getcwd() == cwd
 
 
 def test_calibration_sample_has_the_shape_onnx2tf_expects(tmp_path):

@@ -391,17 +391,21 @@ def check_target_isolated(
     name: str | None = None,
     data: str | Path | None = None,
     timeout: float = 1800,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
 ) -> Outcome:
     """``check_target`` in a child interpreter, for converters that can abort the process (a native crash).
 
     Args:
         model (str | Path): A config name or weights file the child loads with ``YOLO(model)``.
         timeout (float): Seconds before the child is killed (reported as an error).
+        env (dict | None): Environment variables set for the child only, over the caller's.
+        cwd (str | Path | None): The child's working directory (default: the caller's).
 
     Returns:
         (Outcome): The child's outcome, or one whose error says how the child died and its last output.
     """
-    return check_targets_isolated([model], target, imgsz, [workdir], images, conf, [name], data, timeout)[0]
+    return check_targets_isolated([model], target, imgsz, [workdir], images, conf, [name], data, timeout, env, cwd)[0]
 
 
 def check_targets_isolated(
@@ -414,6 +418,8 @@ def check_targets_isolated(
     names: list[str | None] | None = None,
     data: str | Path | None = None,
     timeout: float = 1800,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
 ) -> list[Outcome]:
     """``check_target`` for several models in one child interpreter, one after the other, isolated from the caller.
 
@@ -427,6 +433,9 @@ def check_targets_isolated(
         workdirs (list | None): One export folder per model (``check_target``'s ``workdir``).
         names (list | None): One outcome label per model.
         timeout (float): Seconds one model may take before its child is killed (reported as its error).
+        env (dict | None): Environment variables set for the child only, over the caller's: callers running several
+            of these at once (threads) cannot each set their own in ``os.environ``.
+        cwd (str | Path | None): The child's working directory (default: the caller's), for the same reason.
 
     Returns:
         (list[Outcome]): One per model, in order.
@@ -449,7 +458,7 @@ def check_targets_isolated(
     outcomes: list[Outcome] = []
     while len(outcomes) < len(requests):
         pending = requests[len(outcomes) :]
-        finished, death = _run_child(pending, timeout)
+        finished, death = _run_child(pending, timeout, env, cwd)
         outcomes += finished
         if len(finished) < len(pending):  # the child died on the next one: that model's outcome is its death
             outcomes.append(Outcome(target=target, model=pending[len(finished)]["name"], error=death))
@@ -465,7 +474,9 @@ _CHILD = (
 )
 
 
-def _run_child(requests: list[dict], timeout: float) -> tuple[list[Outcome], str]:
+def _run_child(
+    requests: list[dict], timeout: float, env: dict[str, str] | None = None, cwd: str | Path | None = None
+) -> tuple[list[Outcome], str]:
     """Run ``requests`` in one child; its outcomes so far and, if it stopped early, how (``crashed (...)``/timeout)."""
     import collections
     import json
@@ -479,7 +490,12 @@ def _run_child(requests: list[dict], timeout: float) -> tuple[list[Outcome], str
     tail: collections.deque = collections.deque(maxlen=3)  # the last output lines, for the error of a dead child
     with tempfile.TemporaryFile("w+") as stderr:  # a file, not a pipe: a chatty converter cannot block the child
         proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, json.dumps(requests)], stdout=subprocess.PIPE, stderr=stderr, text=True
+            [sys.executable, "-c", _CHILD, json.dumps(requests)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=None if env is None else {**os.environ, **env},
+            cwd=cwd,
         )
 
         def read() -> None:
