@@ -13,15 +13,21 @@ from pathlib import Path
 RESULTS = Path(__file__).with_name("results")
 
 
-def arguments(doc: str, configs, runs: int, result: str) -> argparse.ArgumentParser:
-    """The options every script takes: ``--configs --imgsz --threads --runs --warmup --json`` (``results/<result>``)."""
+def arguments(doc: str, configs, runs: int, result: str, stem: bool = False) -> argparse.ArgumentParser:
+    """The options every script takes: ``--configs --imgsz --threads --runs --warmup --json`` (``results/<result>``).
+
+    ``stem=True``: ``--out`` (``results/<result>``, the path stem of a ``.json`` and a ``.md``) instead of ``--json``.
+    """
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=list(configs))
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--json", default=str(RESULTS / result))
+    if stem:
+        parser.add_argument("--out", default=str(RESULTS / result), help="path stem of the .json and .md")
+    else:
+        parser.add_argument("--json", default=str(RESULTS / result))
     return parser
 
 

@@ -57,6 +57,7 @@ __all__ = [
     "OURS",
     "STOCK",
     "model_names",
+    "paired_ratio",
     "run",
     "check_report",
     "markdown",
@@ -406,6 +407,24 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def paired_ratio(times: list[float], ref_times: list[float]) -> float:
+    """The median over rounds of ``times[i] / ref_times[i]``: two series timed in the same rounds, compared so that
+    a slow spell of a shared machine, which both saw, cancels (every ratio of this module, and benchmarks/compile.py).
+
+    Examples:
+        >>> paired_ratio([3.0, 5.0, 30.0], [1.0, 2.0, 10.0])  # per round 3, 2.5, 3
+        3.0
+    """
+    if not times or len(times) != len(ref_times):
+        raise ValueError(
+            f"paired_ratio needs two series of the same rounds, got {len(times)} and {len(ref_times)} values: "
+            "time both in every round"
+        )
+    if not all(ref_times):
+        raise ValueError("paired_ratio: a reference time is 0; the timer did not advance, time a longer call")
+    return statistics.median(t / r for t, r in zip(times, ref_times, strict=True))
+
+
 def _ratios(row: dict, ref: dict | None) -> dict:
     """``row``'s figures over ``ref``'s; a time timed in the same rounds as the median of its per-round ratios."""
     if ref is None:
@@ -415,7 +434,7 @@ def _ratios(row: dict, ref: dict | None) -> dict:
     for key, times in row.get("rounds", {}).items():
         ref_times = ref.get("rounds", {}).get(key, [])
         if key in ratios and times and len(times) == len(ref_times) and all(ref_times):
-            ratios[key] = statistics.median(t / r for t, r in zip(times, ref_times, strict=False))
+            ratios[key] = paired_ratio(times, ref_times)
     return ratios
 
 
